@@ -1,0 +1,2 @@
+"""ZakiPost: a TikTok publishing gateway."""
+__version__ = "0.1.0"

@@ -1,0 +1,216 @@
+"""Settings: one typed object, grouped by subsystem, read from ``ZAKIPOST_*`` variables.
+
+Groups are nested models; a variable names its group and field joined by one
+underscore (``ZAKIPOST_DATABASE_URL`` -> ``database.url``). A bad value stops the
+process at start with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import enum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SCOPES = (
+    "user.info.basic",
+    "user.info.profile",
+    "user.info.stats",
+    "video.list",
+    "video.upload",
+    "video.publish",
+)
+
+
+class Environment(enum.StrEnum):
+    development = "development"
+    testing = "testing"
+    production = "production"
+
+
+class DatabaseSettings(BaseModel):
+    # Empty means the embedded SQLite file in the data directory.
+    url: str = ""
+    pool_size: Annotated[int, Field(ge=1, le=200)] = 10
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _known_dialect(cls, value: str) -> str:
+        value = value.strip()
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value.removeprefix("postgres://")
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    # Where browsers and TikTok reach this server; derived from host/port when empty.
+    public_url: str = ""
+
+
+class TikTokSettings(BaseModel):
+    """The TikTok app ZakiPost publishes through. Empty key: the embedded sandbox."""
+
+    client_key: str = ""
+    client_secret: SecretStr = SecretStr("")
+    api_base_url: str = "https://open.tiktokapis.com"
+    auth_base_url: str = "https://www.tiktok.com"
+    # Defaults to <public_url>/connect/tiktok/callback.
+    redirect_uri: str = ""
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    # Media under these prefixes is sent with PULL_FROM_URL instead of FILE_UPLOAD.
+    verified_url_prefixes: tuple[str, ...] = ()
+    request_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+    # Where the sandbox answers when no TikTok app is configured; empty: <public_url>/sandbox.
+    sandbox_url: str = ""
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.client_key)
+
+
+class SecuritySettings(BaseModel):
+    # Comma-separated "id:base64key" pairs, newest last. Empty: a key file in the data dir.
+    master_keys: SecretStr = SecretStr("")
+    session_secret: SecretStr = SecretStr("")
+    allow_signup: bool = True
+
+
+class WorkerSettings(BaseModel):
+    concurrency: Annotated[int, Field(ge=1, le=256)] = 4
+    lease_seconds: Annotated[float, Field(ge=5, le=3600)] = 60.0
+    poll_interval_seconds: Annotated[float, Field(gt=0, le=300)] = 5.0
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
+
+
+class BillingSettings(BaseModel):
+    # Points one publish costs; 0 turns billing off.
+    publish_cost: Annotated[int, Field(ge=0)] = 400
+    # Whether failures caused by the caller's own input are refunded too.
+    refund_caller_errors: bool = False
+    signup_points: Annotated[int, Field(ge=0)] = 0
+
+
+class PlanSettings(BaseModel):
+    name: str
+    api_access: bool
+    monthly_points: int | None = None
+
+
+class MediaSettings(BaseModel):
+    allow_private_networks: bool = False
+    max_bytes: Annotated[int, Field(gt=0)] = 4 * 1000**3
+    connect_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    read_timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
+    max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ZAKIPOST_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        env_file=".env",
+        extra="ignore",
+    )
+
+    env: Environment = Environment.development
+    data_dir: Path = Path("./data")
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    database: DatabaseSettings = DatabaseSettings()
+    server: ServerSettings = ServerSettings()
+    tiktok: TikTokSettings = TikTokSettings()
+    security: SecuritySettings = SecuritySettings()
+    worker: WorkerSettings = WorkerSettings()
+    billing: BillingSettings = BillingSettings()
+    media: MediaSettings = MediaSettings()
+    plans: tuple[PlanSettings, ...] = ()
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return value
+
+    @cached_property
+    def database_url(self) -> str:
+        """The SQLAlchemy async URL in use."""
+        url = self.database.url or f"sqlite:///{(self.data_dir / 'zakipost.db').resolve()}"
+        if url.startswith("sqlite:"):
+            return url.replace("sqlite:", "sqlite+aiosqlite:", 1)
+        if url.startswith("postgresql://"):
+            return url.replace("postgresql://", "postgresql+asyncpg://", 1)
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def public_url(self) -> str:
+        url = self.server.public_url or f"http://{self.server.host}:{self.server.port}"
+        return url.rstrip("/")
+
+    @property
+    def uses_sandbox(self) -> bool:
+        return not self.tiktok.configured
+
+    @property
+    def sandbox_url(self) -> str:
+        return (self.tiktok.sandbox_url or f"{self.public_url}/sandbox").rstrip("/")
+
+    @property
+    def tiktok_redirect_uri(self) -> str:
+        return self.tiktok.redirect_uri or f"{self.public_url}/connect/tiktok/callback"
+
+    @property
+    def tiktok_api_base_url(self) -> str:
+        return self.sandbox_url if self.uses_sandbox else self.tiktok.api_base_url.rstrip("/")
+
+    @property
+    def tiktok_auth_base_url(self) -> str:
+        return self.sandbox_url if self.uses_sandbox else self.tiktok.auth_base_url.rstrip("/")
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used; the message names each variable and what is wrong."""
+
+
+def _variable_name(location: tuple[Any, ...]) -> str:
+    return "ZAKIPOST_" + "_".join(str(part) for part in location).upper()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment (and ``.env``), refusing bad values clearly."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        problems = [f"{_variable_name(err['loc'])}: {err['msg']}" for err in exc.errors()]
+        raise SettingsError("Invalid settings:\n  " + "\n  ".join(problems)) from None
+    _refuse_unsafe(settings)
+    return settings
+
+
+def _refuse_unsafe(settings: Settings) -> None:
+    if settings.env is not Environment.production:
+        return
+    problems = []
+    if settings.is_sqlite is False and not settings.security.master_keys.get_secret_value():
+        problems.append("ZAKIPOST_SECURITY_MASTER_KEYS: required in production on PostgreSQL")
+    if not settings.security.session_secret.get_secret_value():
+        problems.append("ZAKIPOST_SECURITY_SESSION_SECRET: required in production")
+    if settings.media.allow_private_networks:
+        problems.append("ZAKIPOST_MEDIA_ALLOW_PRIVATE_NETWORKS: must be false in production")
+    if problems:
+        raise SettingsError("Invalid settings:\n  " + "\n  ".join(problems))

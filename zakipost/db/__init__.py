@@ -1,0 +1,1 @@
+"""Database access: one engine factory, one base, one dialect seam."""

@@ -1,0 +1,95 @@
+"""Render every error in the public envelope: ``{"success": false, "message", "code", ...}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from zakipost.errors import AppError
+from zakipost.logging import get_logger
+
+log = get_logger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"success": False, "message": message, "code": code}
+    if details:
+        body["details"] = details
+    return body
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _validation_message(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, str]]]:
+    fields = []
+    for err in errors:
+        field = _field_path(tuple(err.get("loc", ())))
+        msg = str(err.get("msg", "is invalid"))
+        if err.get("type") == "missing":
+            msg = "is required"
+        elif err.get("type") == "extra_forbidden":
+            msg = "is not a known field; remove it"
+        elif err.get("type") == "json_invalid":
+            field, msg = "body", "is not valid JSON"
+        fields.append({"field": field, "message": msg})
+    summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
+    return f"Invalid request: {summary}", fields
+
+
+async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return JSONResponse(
+        error_body(exc.code, exc.message, exc.details),
+        status_code=exc.status_code,
+        headers=exc.headers or None,
+    )
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    message, fields = _validation_message(list(exc.errors()))
+    return JSONResponse(
+        error_body("validation_error", message, {"fields": fields}), status_code=422
+    )
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return JSONResponse(
+        error_body(code, str(exc.detail)),
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled_error", error_type=type(exc).__name__)
+    return JSONResponse(
+        error_body("internal_error", "Something went wrong on our side; try again shortly."),
+        status_code=500,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,114 @@
+"""Composition root: builds the web app, its database, its TikTok transport and the sandbox."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from zakipost import __version__
+from zakipost.config import Settings
+from zakipost.db.engine import create_engine, create_sessionmaker
+from zakipost.error_handlers import install_error_handlers
+from zakipost.health import router as health_router
+from zakipost.logging import get_logger, register_secret
+
+log = get_logger(__name__)
+
+
+def create_sandbox_for(settings: Settings) -> Any:
+    """The embedded TikTok sandbox, registered with this gateway's callback and media URLs."""
+    from zakipost.sandbox import SandboxConfig, create_sandbox_app
+
+    config = SandboxConfig.from_env()
+    config.redirect_uris = [settings.tiktok_redirect_uri, *config.redirect_uris]
+    config.verified_url_prefixes = [f"{settings.public_url}/media/", *config.verified_url_prefixes]
+    config.allow_http_pull = True
+    return create_sandbox_app(config)
+
+
+def tiktok_credentials(settings: Settings, sandbox_app: Any | None) -> tuple[str, str]:
+    if sandbox_app is not None:
+        config = sandbox_app.state.sandbox.config
+        return config.client_key, config.client_secret
+    return settings.tiktok.client_key, settings.tiktok.client_secret.get_secret_value()
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: AsyncEngine | None = None,
+    mount_sandbox: bool | None = None,
+    tiktok_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """Build the web app. ``mount_sandbox`` defaults to "when no TikTok app is configured"."""
+    if mount_sandbox is None:
+        mount_sandbox = settings.uses_sandbox
+    owns_engine = engine is None
+    db_engine = engine or create_engine(
+        settings.database_url, pool_size=settings.database.pool_size, echo=settings.database.echo
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            app.state.tiktok_http = await stack.enter_async_context(
+                httpx.AsyncClient(
+                    transport=tiktok_transport or _tiktok_transport(app),
+                    timeout=settings.tiktok.request_timeout_seconds,
+                )
+            )
+            yield
+        if owns_engine:
+            await db_engine.dispose()
+
+    app = FastAPI(
+        title="ZakiPost",
+        version=__version__,
+        summary="Publish to TikTok from anything that can send an HTTP request.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = db_engine
+    app.state.sessionmaker = create_sessionmaker(db_engine)
+    app.state.sandbox_app = create_sandbox_for(settings) if mount_sandbox else None
+    key, secret = tiktok_credentials(settings, app.state.sandbox_app)
+    app.state.tiktok_client_key, app.state.tiktok_client_secret = key, secret
+    register_secret(secret)
+
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.add_api_route("/", _root_page, methods=["GET"], include_in_schema=False)
+    if app.state.sandbox_app is not None:
+        app.mount("/sandbox", app.state.sandbox_app)
+    return app
+
+
+def _tiktok_transport(app: FastAPI) -> httpx.AsyncBaseTransport:
+    # With the sandbox mounted, TikTok calls go through this very app in process, so the
+    # sandbox builds its URLs (upload_url, consent page) under /sandbox exactly as a browser
+    # or a standalone worker sees them.
+    if app.state.sandbox_app is not None:
+        return httpx.ASGITransport(app=app)
+    return httpx.AsyncHTTPTransport(retries=0)
+
+
+async def _root_page() -> HTMLResponse:
+    return HTMLResponse(
+        """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>ZakiPost</title></head>
+<body><main><h1>ZakiPost</h1>
+<p>Publish to TikTok from anything that can send an HTTP request.</p>
+<ul>
+<li><a href="/dashboard">Dashboard</a>: sign up, API keys, Connect TikTok, compose.</li>
+<li><a href="/docs">API reference</a> (OpenAPI: <a href="/openapi.json">/openapi.json</a>).</li>
+<li><a href="/sandbox/_sandbox/posts">TikTok sandbox</a>: what the embedded TikTok received
+ (mounted when no TikTok app is configured).</li>
+<li><a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>.</li>
+</ul></main></body></html>"""
+    )

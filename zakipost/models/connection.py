@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from zakipost.db.base import RecordModel
+from zakipost.db.types import StrEnumType, UTCDateTime
+
+
+class ConnectionStatus(enum.StrEnum):
+    active = "active"  # tokens work; publishing allowed
+    reconnect_required = "reconnect_required"  # TikTok refused a refresh; the user must re-consent
+    revoked = "revoked"  # disconnected by the owner or by the creator in TikTok
+
+
+class Connection(RecordModel):
+    """A TikTok account connected to a ZakiPost account, with its encrypted tokens."""
+
+    __tablename__ = "connections"
+    __table_args__ = (UniqueConstraint("account_id", "open_id"),)
+
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("accounts.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    # What callers pass as tiktok_account_id.
+    internal_token: Mapped[uuid.UUID] = mapped_column(
+        Uuid, unique=True, default=uuid.uuid4, nullable=False
+    )
+    open_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    union_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    username: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    display_name: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    avatar_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[ConnectionStatus] = mapped_column(
+        StrEnumType(ConnectionStatus), default=ConnectionStatus.active, nullable=False
+    )
+    status_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list, nullable=False)
+    access_token_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    access_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    refresh_token_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    refresh_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_refreshed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Bumped on every token write; a refresh that read an older generation lost the race.
+    token_generation: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    creator_info: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    creator_info_fetched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The creator's daily post cap as learnt from TikTok's answers (rolling 24 h).
+    daily_post_cap: Mapped[int] = mapped_column(Integer, default=15, nullable=False)
