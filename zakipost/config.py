@@ -96,6 +96,8 @@ class BillingSettings(BaseModel):
     # Whether failures caused by the caller's own input are refunded too.
     refund_caller_errors: bool = False
     signup_points: Annotated[int, Field(ge=0)] = 0
+    # The plan a self-service sign-up starts on.
+    signup_plan: str = "free"
 
 
 class PlanSettings(BaseModel):

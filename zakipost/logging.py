@@ -94,6 +94,18 @@ def _redact_rendered(_logger: Any, _method: str, event_dict: Any) -> Any:
     return event_dict
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at emit time (it may be swapped after setup)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     """Route structlog and the standard library through the redacting processors."""
     shared: list[Any] = [
@@ -105,9 +117,7 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
         redact_secrets,
     ]
     renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if json
-        else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -125,7 +135,7 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
             _redact_rendered,
         ],
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(formatter)
     root = logging.getLogger()
     for existing in list(root.handlers):

@@ -12,10 +12,12 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from zakipost import __version__
+from zakipost.api import router as api_router
 from zakipost.config import Settings
 from zakipost.db.engine import create_engine, create_sessionmaker
 from zakipost.error_handlers import install_error_handlers
 from zakipost.health import router as health_router
+from zakipost.kit.crypto import Vault, load_or_create_key_file, parse_master_keys
 from zakipost.logging import get_logger, register_secret
 
 log = get_logger(__name__)
@@ -32,6 +34,14 @@ def create_sandbox_for(settings: Settings) -> Any:
     return create_sandbox_app(config)
 
 
+def create_vault(settings: Settings) -> Vault:
+    """Master keys from settings, or the embedded default: a 0600 key file in the data dir."""
+    configured = settings.security.master_keys.get_secret_value()
+    if configured:
+        return Vault(parse_master_keys(configured))
+    return Vault(load_or_create_key_file(settings.data_dir / "master.key"))
+
+
 def tiktok_credentials(settings: Settings, sandbox_app: Any | None) -> tuple[str, str]:
     if sandbox_app is not None:
         config = sandbox_app.state.sandbox.config
@@ -45,6 +55,7 @@ def create_app(
     engine: AsyncEngine | None = None,
     mount_sandbox: bool | None = None,
     tiktok_transport: httpx.AsyncBaseTransport | None = None,
+    run_worker: bool = False,
 ) -> FastAPI:
     """Build the web app. ``mount_sandbox`` defaults to "when no TikTok app is configured"."""
     if mount_sandbox is None:
@@ -76,6 +87,8 @@ def create_app(
     app.state.settings = settings
     app.state.engine = db_engine
     app.state.sessionmaker = create_sessionmaker(db_engine)
+    app.state.vault = create_vault(settings)
+    app.state.run_worker = run_worker
     app.state.sandbox_app = create_sandbox_for(settings) if mount_sandbox else None
     key, secret = tiktok_credentials(settings, app.state.sandbox_app)
     app.state.tiktok_client_key, app.state.tiktok_client_secret = key, secret
@@ -83,6 +96,7 @@ def create_app(
 
     install_error_handlers(app)
     app.include_router(health_router)
+    app.include_router(api_router)
     app.add_api_route("/", _root_page, methods=["GET"], include_in_schema=False)
     if app.state.sandbox_app is not None:
         app.mount("/sandbox", app.state.sandbox_app)

@@ -1,0 +1,3 @@
+from zakipost.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""ZakiPost accounts: sign-up, the fixed key pair, plans."""

@@ -1,0 +1,1 @@
+"""Named, revocable bearer keys, beside the account's fixed pair."""

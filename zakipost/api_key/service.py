@@ -1,0 +1,62 @@
+"""Named API keys: created (shown once), listed by prefix, revoked."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zakipost.account.keys import new_named_key
+from zakipost.errors import NotFound, ValidationFailed
+from zakipost.kit.clock import utcnow
+from zakipost.kit.crypto import digest
+from zakipost.models import ApiKey
+
+PREFIX_LENGTH = 12
+
+
+class ApiKeyNotFound(NotFound):
+    code = "api_key_not_found"
+
+
+async def create(session: AsyncSession, account_id: uuid.UUID, *, name: str) -> tuple[ApiKey, str]:
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed(
+            "A key needs a name of 1 to 100 characters (for example 'production').",
+            details={"fields": [{"field": "name", "message": "must be 1 to 100 characters"}]},
+        )
+    value = new_named_key()
+    key = ApiKey(
+        account_id=account_id, name=name, prefix=value[:PREFIX_LENGTH], key_hash=digest(value)
+    )
+    session.add(key)
+    await session.flush()
+    return key, value
+
+
+async def list_for(session: AsyncSession, account_id: uuid.UUID) -> Sequence[ApiKey]:
+    result = await session.scalars(
+        select(ApiKey).where(ApiKey.account_id == account_id).order_by(ApiKey.created_at)
+    )
+    return result.all()
+
+
+async def revoke(session: AsyncSession, account_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
+    key = await session.get(ApiKey, key_id)
+    if key is None or key.account_id != account_id:
+        raise ApiKeyNotFound("No such API key.")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        await session.flush()
+    return key
+
+
+async def resolve(session: AsyncSession, value: str) -> ApiKey | None:
+    """The live key with this value, if any (lookup by digest; values are random)."""
+    result = await session.scalars(
+        select(ApiKey).where(ApiKey.key_hash == digest(value), ApiKey.revoked_at.is_(None))
+    )
+    return result.first()

@@ -1,0 +1,1 @@
+"""Who is calling: API credentials for /v1, sessions for the dashboard."""

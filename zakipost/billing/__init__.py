@@ -1,0 +1,1 @@
+"""Plans (what an account may do) and points (what it can spend)."""

@@ -1,0 +1,105 @@
+"""Server roles: serve (all in one), web, worker, sandbox, migrate."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from zakipost.cli._common import console, run, settings_or_exit
+from zakipost.config import Settings
+from zakipost.db import migrate as migrations
+from zakipost.db.engine import create_engine
+
+HostOpt = Annotated[str | None, typer.Option("--host", help="Interface to listen on.")]
+PortOpt = Annotated[int | None, typer.Option("--port", help="Port to listen on.")]
+
+
+def _with_server(settings: Settings, host: str | None, port: int | None) -> Settings:
+    if host is None and port is None:
+        return settings
+    update = settings.server.model_copy(
+        update={k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    )
+    return settings.model_copy(update={"server": update})
+
+
+async def _migrate(settings: Settings) -> None:
+    engine = create_engine(settings.database_url)
+    try:
+        await migrations.upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+def _banner(settings: Settings, *, sandbox: bool) -> None:
+    url = settings.public_url
+    console.print(f"[bold]ZakiPost[/bold] on {url}")
+    console.print(f"  dashboard      {url}/dashboard")
+    console.print(f"  API reference  {url}/docs")
+    if sandbox:
+        console.print(f"  TikTok sandbox {url}/sandbox (no TikTok app configured)")
+    db = "SQLite " + str(settings.data_dir / "zakipost.db") if settings.is_sqlite else "PostgreSQL"
+    console.print(f"  database       {db}")
+
+
+def serve(host: HostOpt = None, port: PortOpt = None) -> None:
+    """Run the web app and a worker in one process (and the TikTok sandbox when no TikTok
+    app is configured). Migrates the database first."""
+    from zakipost.main import create_app
+
+    settings = _with_server(settings_or_exit(), host, port)
+    run(_migrate, settings)
+    app = create_app(settings, run_worker=True)
+    _banner(settings, sandbox=app.state.sandbox_app is not None)
+    uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_config=None)
+
+
+def web(host: HostOpt = None, port: PortOpt = None) -> None:
+    """Run only the web app (API, dashboard, OAuth callback, media); scale it out freely."""
+    from zakipost.main import create_app
+
+    settings = _with_server(settings_or_exit(), host, port)
+    app = create_app(settings, run_worker=False)
+    _banner(settings, sandbox=app.state.sandbox_app is not None)
+    uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_config=None)
+
+
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", "-c", help="Jobs run at once.")
+    ] = None,
+) -> None:
+    """Run a worker: the publish pipeline and periodic work. Any number may share one
+    PostgreSQL."""
+    from zakipost.runtime import run_worker_process
+
+    settings = settings_or_exit()
+    run(run_worker_process, settings, concurrency or settings.worker.concurrency)
+
+
+def sandbox(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 9000,
+) -> None:
+    """Run the TikTok sandbox alone (an emulator of TikTok's OAuth, Content Posting and
+    Display APIs) and print its app's credentials."""
+    from zakipost.sandbox import SandboxConfig, create_sandbox_app, describe
+
+    settings_or_exit()
+    config = SandboxConfig.from_env()
+    console.print(describe(config, f"http://{host}:{port}"))
+    uvicorn.run(create_sandbox_app(config), host=host, port=port, log_config=None)
+
+
+def migrate() -> None:
+    """Upgrade the database schema to the newest version."""
+    settings = settings_or_exit()
+    run(_migrate, settings)
+    console.print("Database is up to date.")
+
+
+def register(app: typer.Typer) -> None:
+    for command in (serve, web, worker, sandbox, migrate):
+        app.command()(command)
