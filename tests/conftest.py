@@ -7,4 +7,9 @@ import os
 os.environ["ZAKIPOST_ENV"] = "testing"
 os.environ.setdefault("ZAKIPOST_MEDIA_ALLOW_PRIVATE_NETWORKS", "true")
 
-pytest_plugins = ["tests.fixtures.database", "tests.fixtures.app"]
+pytest_plugins = [
+    "tests.fixtures.database",
+    "tests.fixtures.app",
+    "tests.fixtures.media_server",
+    "tests.fixtures.pipeline",
+]

@@ -88,6 +88,8 @@ class WorkerSettings(BaseModel):
     lease_seconds: Annotated[float, Field(ge=5, le=3600)] = 60.0
     poll_interval_seconds: Annotated[float, Field(gt=0, le=300)] = 5.0
     max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
+    # First retry delay of a transient failure; doubles each time, with jitter.
+    retry_base_seconds: Annotated[float, Field(gt=0)] = 2.0
 
 
 class BillingSettings(BaseModel):
@@ -114,6 +116,19 @@ class MediaSettings(BaseModel):
     max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
 
 
+class PublishingSettings(BaseModel):
+    # A post TikTok still reports as processing after this long is reported as "unknown"
+    # (and checked now and then for a day).
+    status_deadline_seconds: Annotated[float, Field(gt=0)] = 1800.0
+    creator_info_cache_seconds: Annotated[float, Field(ge=0)] = 60.0
+    # TikTok's per-token budgets (requests per minute), shared by every worker.
+    creator_info_per_minute: Annotated[int, Field(ge=1)] = 20
+    init_per_minute: Annotated[int, Field(ge=1)] = 6
+    status_per_minute: Annotated[int, Field(ge=1)] = 30
+    # Where fetched media waits while it is sent; empty: <data dir>/media.
+    media_dir: str = ""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ZAKIPOST_",
@@ -135,6 +150,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     billing: BillingSettings = BillingSettings()
     media: MediaSettings = MediaSettings()
+    publishing: PublishingSettings = PublishingSettings()
     plans: tuple[PlanSettings, ...] = ()
 
     @field_validator("log_level")
@@ -167,6 +183,10 @@ class Settings(BaseSettings):
     @property
     def uses_sandbox(self) -> bool:
         return not self.tiktok.configured
+
+    @property
+    def media_dir(self) -> Path:
+        return Path(self.publishing.media_dir) if self.publishing.media_dir else self.data_dir / "media"
 
     @property
     def sandbox_url(self) -> str:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zakipost.config import Settings
+from zakipost.connection.tokens import TokenVault
 from zakipost.kit.crypto import Vault
+from zakipost.tiktok import TikTokClient
 
 
 def get_settings(request: Request) -> Settings:
@@ -22,3 +25,25 @@ def get_vault(request: Request) -> Vault:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 VaultDep = Annotated[Vault, Depends(get_vault)]
+
+
+def get_tiktok(request: Request) -> TikTokClient:
+    client: TikTokClient = request.app.state.tiktok
+    return client
+
+
+def get_token_vault(request: Request) -> TokenVault:
+    tokens: TokenVault = request.app.state.token_vault
+    return tokens
+
+
+def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    """For endpoints that talk to TikTok: short transactions around the network call,
+    never one held across it."""
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return maker
+
+
+TikTokDep = Annotated[TikTokClient, Depends(get_tiktok)]
+TokenVaultDep = Annotated[TokenVault, Depends(get_token_vault)]
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]

@@ -14,11 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from zakipost import __version__
 from zakipost.api import router as api_router
 from zakipost.config import Settings
-from zakipost.db.engine import create_engine, create_sessionmaker
+from zakipost.connection.endpoints import callback_router
+from zakipost.connection.tokens import TokenVault
+from zakipost.db.engine import create_engine, create_read_sessionmaker, create_sessionmaker
 from zakipost.error_handlers import install_error_handlers
 from zakipost.health import router as health_router
 from zakipost.kit.crypto import Vault, load_or_create_key_file, parse_master_keys
 from zakipost.logging import get_logger, register_secret
+from zakipost.tiktok import TikTokClient
 
 log = get_logger(__name__)
 
@@ -74,6 +77,25 @@ def create_app(
                     timeout=settings.tiktok.request_timeout_seconds,
                 )
             )
+            app.state.tiktok = TikTokClient(
+                app.state.tiktok_http,
+                client_key=app.state.tiktok_client_key,
+                client_secret=app.state.tiktok_client_secret,
+                api_base_url=settings.tiktok_api_base_url,
+                auth_base_url=settings.tiktok_auth_base_url,
+            )
+            app.state.token_vault = TokenVault(app.state.sessionmaker, app.state.vault, app.state.tiktok)
+            app.state.worker = None
+            if run_worker:
+                from zakipost.runtime import build_worker, pipeline_deps
+
+                deps = pipeline_deps(
+                    settings, app.state.sessionmaker, app.state.vault, app.state.tiktok
+                )
+                deps.tokens = app.state.token_vault
+                app.state.worker = build_worker(deps)
+                await app.state.worker.start()
+                stack.push_async_callback(app.state.worker.stop, 30.0)
             yield
         if owns_engine:
             await db_engine.dispose()
@@ -87,6 +109,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = db_engine
     app.state.sessionmaker = create_sessionmaker(db_engine)
+    app.state.read_sessionmaker = create_read_sessionmaker(db_engine)
     app.state.vault = create_vault(settings)
     app.state.run_worker = run_worker
     app.state.sandbox_app = create_sandbox_for(settings) if mount_sandbox else None
@@ -97,6 +120,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(api_router)
+    app.include_router(callback_router)
     app.add_api_route("/", _root_page, methods=["GET"], include_in_schema=False)
     if app.state.sandbox_app is not None:
         app.mount("/sandbox", app.state.sandbox_app)

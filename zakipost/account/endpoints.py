@@ -11,7 +11,7 @@ from zakipost.account.schemas import AccountOverview, CredentialsOut, PointEntry
 from zakipost.auth.dependencies import ApiAccount
 from zakipost.billing import points as points_service
 from zakipost.billing.plans import all_plans
-from zakipost.db.session import SessionDep
+from zakipost.db.session import ReadSessionDep, SessionDep
 from zakipost.dependencies import SettingsDep, VaultDep
 from zakipost.schemas import AUTH_ERRORS, Envelope, error_responses, ok
 
@@ -20,7 +20,7 @@ router = APIRouter(tags=["account"], responses=error_responses(*AUTH_ERRORS))
 
 @router.get("/account", summary="The calling account", response_model=Envelope[AccountOverview])
 async def get_account(
-    account: ApiAccount, session: SessionDep, settings: SettingsDep
+    account: ApiAccount, session: ReadSessionDep, settings: SettingsDep
 ) -> Envelope[AccountOverview]:
     plan = all_plans(settings).get(account.plan)
     return ok(
@@ -45,7 +45,8 @@ async def get_account(
 async def rotate_credentials(
     account: ApiAccount, session: SessionDep, vault: VaultDep
 ) -> Envelope[CredentialsOut]:
-    credentials = await account_service.rotate_credentials(session, vault, account)
+    owned = await account_service.get(session, account.id)
+    credentials = await account_service.rotate_credentials(session, vault, owned)
     return ok(
         CredentialsOut(client_key=credentials.client_key, client_secret=credentials.client_secret),
         "Keys rotated; the previous pair no longer works.",
@@ -55,7 +56,7 @@ async def rotate_credentials(
 @router.get("/points", summary="Points balance and ledger", response_model=Envelope[PointsOut])
 async def get_points(
     account: ApiAccount,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,

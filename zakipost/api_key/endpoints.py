@@ -10,7 +10,7 @@ from pydantic import Field
 
 from zakipost.api_key import service as api_key_service
 from zakipost.auth.dependencies import ApiAccount
-from zakipost.db.session import SessionDep
+from zakipost.db.session import ReadSessionDep, SessionDep
 from zakipost.schemas import AUTH_ERRORS, Envelope, Schema, error_responses, ok
 
 router = APIRouter(tags=["api keys"], responses=error_responses(*AUTH_ERRORS))
@@ -34,7 +34,7 @@ class ApiKeyCreated(ApiKeyOut):
 
 
 @router.get("/api-keys", summary="List named API keys", response_model=Envelope[list[ApiKeyOut]])
-async def list_keys(account: ApiAccount, session: SessionDep) -> Envelope[list[ApiKeyOut]]:
+async def list_keys(account: ApiAccount, session: ReadSessionDep) -> Envelope[list[ApiKeyOut]]:
     keys = await api_key_service.list_for(session, account.id)
     return ok([ApiKeyOut.model_validate(k) for k in keys])
 

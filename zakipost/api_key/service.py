@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+import datetime as dt
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zakipost.account.keys import new_named_key
 from zakipost.errors import NotFound, ValidationFailed
@@ -60,3 +62,12 @@ async def resolve(session: AsyncSession, value: str) -> ApiKey | None:
         select(ApiKey).where(ApiKey.key_hash == digest(value), ApiKey.revoked_at.is_(None))
     )
     return result.first()
+
+
+async def touch(sessionmaker: async_sessionmaker[AsyncSession], key: ApiKey) -> None:
+    """Record use, at most once a minute (a write on every request would serialize them)."""
+    now = utcnow()
+    if key.last_used_at is not None and now - key.last_used_at < dt.timedelta(minutes=1):
+        return
+    async with sessionmaker() as session, session.begin():
+        await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from zakipost.api_key import service as api_key_service
 from zakipost.billing.plans import require_api_access
-from zakipost.db.session import SessionDep
+from zakipost.db.session import ReadSessionDep
 from zakipost.dependencies import SettingsDep
 from zakipost.errors import Unauthorized
 from zakipost.kit.clock import utcnow
@@ -34,7 +34,7 @@ def _invalid(message: str = _INVALID) -> InvalidCredentials:
     return InvalidCredentials(message, headers={"WWW-Authenticate": 'Bearer realm="zakipost"'})
 
 
-async def _account_from_pair(session: SessionDep, key: str, secret: str) -> Account:
+async def _account_from_pair(session: ReadSessionDep, key: str, secret: str) -> Account:
     if key != key.strip() or secret != secret.strip():
         raise _invalid(
             "Invalid API credentials: a key has leading or trailing spaces; "
@@ -48,8 +48,9 @@ async def _account_from_pair(session: SessionDep, key: str, secret: str) -> Acco
     return account
 
 
-async def authenticated_account(request: Request, session: SessionDep) -> Account:
-    """The calling account, or 401."""
+async def authenticated_account(request: Request, session: ReadSessionDep) -> Account:
+    """The calling account, or 401. Read in a short read-only session of its own, so an
+    endpoint's own transactions never wait on authentication's."""
     key = request.headers.get(KEY_HEADER)
     secret = request.headers.get(SECRET_HEADER)
     if key is not None or secret is not None:
@@ -61,7 +62,7 @@ async def authenticated_account(request: Request, session: SessionDep) -> Accoun
         named = await api_key_service.resolve(session, token.strip())
         if named is None or token != token.strip():
             raise _invalid()
-        named.last_used_at = utcnow()
+        await api_key_service.touch(request.app.state.sessionmaker, named)
         account = await session.get(Account, named.account_id)
         if account is None:
             raise _invalid()

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY_OPTION = "zakipost_read_only"
 
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
@@ -54,10 +55,23 @@ def _create_sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
         # A deferred transaction that reads and then writes fails with SQLITE_BUSY without
         # waiting when another writer got in first; IMMEDIATE takes the write lock up front,
         # so busy_timeout applies. Transactions are kept short (never across network I/O).
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only sessions (see create_read_sessionmaker) begin deferred and never block.
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads only: on SQLite they do not take the write lock."""
+    return async_sessionmaker(
+        engine.execution_options(**{READ_ONLY_OPTION: True}),
+        expire_on_commit=False,
+        autoflush=False,
+    )

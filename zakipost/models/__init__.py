@@ -4,9 +4,13 @@ from zakipost.db.base import Base
 from zakipost.models.account import Account
 from zakipost.models.api_key import ApiKey
 from zakipost.models.connection import Connection, ConnectionStatus
+from zakipost.models.idempotency_key import IdempotencyKey
 from zakipost.models.job import Job, JobStatus
 from zakipost.models.oauth_state import OAuthState
 from zakipost.models.point_entry import PointEntry, PointEntryKind
+from zakipost.models.post import MediaKind, Post, PostMode, Transfer
+from zakipost.models.post_event import PostEvent
+from zakipost.models.rate_budget import RateBudgetUse
 
 __all__ = [
     "Account",
@@ -14,9 +18,16 @@ __all__ = [
     "Base",
     "Connection",
     "ConnectionStatus",
+    "IdempotencyKey",
+    "MediaKind",
     "Job",
     "JobStatus",
     "OAuthState",
     "PointEntry",
     "PointEntryKind",
+    "Post",
+    "PostEvent",
+    "PostMode",
+    "RateBudgetUse",
+    "Transfer",
 ]

@@ -48,6 +48,10 @@ class Connection(RecordModel):
     last_refreshed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Bumped on every token write; a refresh that read an older generation lost the race.
     token_generation: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    # A short lease on refreshing: refresh tokens rotate, so two refreshes at once would
+    # leave one of them holding a dead token. Only the holder may write new tokens.
+    refresh_lock_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    refresh_lock_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     creator_info: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     creator_info_fetched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The creator's daily post cap as learnt from TikTok's answers (rolling 24 h).

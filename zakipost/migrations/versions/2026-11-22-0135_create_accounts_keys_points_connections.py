@@ -77,6 +77,8 @@ def upgrade() -> None:
         sa.Column("refresh_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_refreshed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("token_generation", sa.Integer(), nullable=False),
+        sa.Column("refresh_lock_owner", sa.String(length=64), nullable=True),
+        sa.Column("refresh_lock_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("creator_info", sa.JSON(), nullable=True),
         sa.Column("creator_info_fetched_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("daily_post_cap", sa.Integer(), nullable=False),

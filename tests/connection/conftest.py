@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from tests.fixtures.app import AccountWithKeys
+from tests.fixtures.consent import consent
+
+CALLBACK_TARGET = "https://app.example.com/tiktok/done"
+
+
+async def connect_via_api(
+    client: httpx.AsyncClient,
+    owner: AccountWithKeys,
+    *,
+    decision: str = "approve",
+    creator_index: int | None = None,
+    drop_scopes: tuple[str, ...] = (),
+) -> dict[str, str]:
+    """Begin over the API, consent in the sandbox, follow the callback; return the query
+    ZakiPost sends the user back with."""
+    started = await client.post(
+        "/v1/tiktok/connect", json={"redirect_url": CALLBACK_TARGET}, headers=owner.headers
+    )
+    assert started.status_code == 200, started.text
+    authorize_url = started.json()["data"]["authorize_url"]
+    result = await consent(
+        client, authorize_url, decision=decision, creator_index=creator_index, drop_scopes=drop_scopes
+    )
+    back = await client.get(result.location, follow_redirects=False)
+    assert back.status_code == 303, back.text
+    location = back.headers["location"]
+    assert location.startswith(CALLBACK_TARGET)
+    from urllib.parse import parse_qs, urlsplit
+
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+@pytest.fixture
+async def connected(client: httpx.AsyncClient, owner: AccountWithKeys) -> uuid.UUID:
+    query = await connect_via_api(client, owner)
+    return uuid.UUID(query["tiktok_account_id"])

@@ -1,0 +1,154 @@
+"""The token vault against the sandbox: rotation, one refresh for many callers, refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.fixtures.transport import RecordingTransport, fail_path
+from zakipost.connection.errors import ReconnectRequired
+from zakipost.connection.tokens import TokenVault, refresh_context
+from zakipost.kit.crypto import Vault
+from zakipost.models import Connection, ConnectionStatus
+from zakipost.tiktok import TikTokClient, TikTokServerError
+
+TOKEN_PATH = "/v2/oauth/token/"
+
+
+@pytest.fixture
+def recorder(app: FastAPI) -> RecordingTransport:
+    return RecordingTransport(httpx.ASGITransport(app=app))
+
+
+@pytest.fixture
+async def tiktok_http(recorder: RecordingTransport):
+    async with httpx.AsyncClient(transport=recorder) as http:
+        yield http
+
+
+def make_client(app: FastAPI, http: httpx.AsyncClient) -> TikTokClient:
+    settings = app.state.settings
+    return TikTokClient(
+        http,
+        client_key=app.state.tiktok_client_key,
+        client_secret=app.state.tiktok_client_secret,
+        api_base_url=settings.tiktok_api_base_url,
+        auth_base_url=settings.tiktok_auth_base_url,
+    )
+
+
+def make_vault(app: FastAPI, http: httpx.AsyncClient, owner: str = "w") -> TokenVault:
+    return TokenVault(app.state.sessionmaker, app.state.vault, make_client(app, http), owner=owner)
+
+
+async def _row(sessionmaker: async_sessionmaker[AsyncSession]) -> Connection:
+    async with sessionmaker() as session:
+        return (await session.scalars(select(Connection))).one()
+
+
+async def _expire_soon(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Connection).values(access_expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))
+        )
+
+
+class TestAccessToken:
+    async def test_fresh_token_needs_no_refresh(
+        self, app, tiktok_http, recorder, connected: uuid.UUID, sessionmaker
+    ) -> None:
+        row = await _row(sessionmaker)
+        token = await make_vault(app, tiktok_http).access_token(row.id)
+        assert token.startswith("act.")
+        assert recorder.count(TOKEN_PATH) == 0
+
+    async def test_refresh_rotates_and_stores_the_new_refresh_token(
+        self, app, tiktok_http, recorder, connected: uuid.UUID, sessionmaker, vault: Vault
+    ) -> None:
+        before = await _row(sessionmaker)
+        old_refresh = vault.open(before.refresh_token_encrypted, context=refresh_context(before.id))
+        await _expire_soon(sessionmaker)
+
+        token = await make_vault(app, tiktok_http).access_token(before.id)
+
+        after = await _row(sessionmaker)
+        new_refresh = vault.open(after.refresh_token_encrypted, context=refresh_context(after.id))
+        assert new_refresh != old_refresh
+        assert after.token_generation == before.token_generation + 1
+        assert after.access_expires_at > dt.datetime.now(dt.UTC) + dt.timedelta(hours=23)
+        assert recorder.count(TOKEN_PATH) == 1
+        assert token.startswith("act.")
+        # TikTok invalidated the previous refresh token.
+        with pytest.raises(Exception, match="invalid_grant|no longer valid|refresh"):
+            await make_client(app, tiktok_http).refresh(old_refresh)
+
+    async def test_fifty_concurrent_callers_cause_one_refresh(
+        self, app, tiktok_http, recorder, connected: uuid.UUID, sessionmaker
+    ) -> None:
+        row = await _row(sessionmaker)
+        await _expire_soon(sessionmaker)
+        # Five "workers", each with its own in-process lock, sharing the database lease.
+        vaults = [make_vault(app, tiktok_http, owner=f"worker-{i}") for i in range(5)]
+        tokens = await asyncio.gather(*(vaults[i % 5].access_token(row.id) for i in range(50)))
+        assert recorder.count(TOKEN_PATH) == 1
+        assert len(set(tokens)) == 1
+        assert (await _row(sessionmaker)).status is ConnectionStatus.active
+
+
+class TestRefreshFailures:
+    async def test_refused_refresh_requires_reconnect(
+        self, app, tiktok_http, connected: uuid.UUID, sessionmaker, vault: Vault
+    ) -> None:
+        row = await _row(sessionmaker)
+        stored = vault.open(row.refresh_token_encrypted, context=refresh_context(row.id))
+        # Someone else spends the refresh token (the race that kills connections).
+        await make_client(app, tiktok_http).refresh(stored)
+        await _expire_soon(sessionmaker)
+
+        with pytest.raises(ReconnectRequired):
+            await make_vault(app, tiktok_http).access_token(row.id)
+        row = await _row(sessionmaker)
+        assert row.status is ConnectionStatus.reconnect_required
+        assert "refused" in (row.status_reason or "")
+
+    async def test_server_error_leaves_the_connection_active(
+        self, app, tiktok_http, recorder, connected: uuid.UUID, sessionmaker
+    ) -> None:
+        row = await _row(sessionmaker)
+        await _expire_soon(sessionmaker)
+        recorder.faults.append(
+            fail_path(TOKEN_PATH, 503, {"error": "server_error", "error_description": "busy"}, times=1)
+        )
+        tokens = make_vault(app, tiktok_http)
+        with pytest.raises(Exception) as excinfo:
+            await tokens.access_token(row.id)
+        assert getattr(excinfo.value, "retryable", False) or isinstance(excinfo.value, TikTokServerError)
+        assert (await _row(sessionmaker)).status is ConnectionStatus.active
+        # The lease was released: the next attempt refreshes.
+        assert (await tokens.access_token(row.id)).startswith("act.")
+
+    async def test_rejected_access_token_refreshes_once_and_retries(
+        self, app, tiktok_http, recorder, connected: uuid.UUID, sessionmaker
+    ) -> None:
+        row = await _row(sessionmaker)
+        recorder.faults.append(
+            fail_path(
+                "/v2/user/info/",
+                401,
+                {"data": {}, "error": {"code": "access_token_invalid", "message": "expired", "log_id": "x"}},
+                times=1,
+            )
+        )
+        client = make_client(app, tiktok_http)
+        tokens = TokenVault(app.state.sessionmaker, app.state.vault, client)
+        user = await tokens.call(row.id, lambda t: client.get_user_info(t, ["open_id"]))
+        assert user.open_id == row.open_id
+        assert recorder.count(TOKEN_PATH) == 1
+        assert recorder.count("/v2/user/info/") == 2

@@ -1,0 +1,1 @@
+"""Connected TikTok accounts: the consent flow, the token vault and refresh."""

@@ -1,0 +1,137 @@
+"""The one place where SQL differs between SQLite and PostgreSQL.
+
+Everything else builds portable SQLAlchemy statements and hands the few
+dialect-sensitive ones here:
+
+- the job claim: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent claimers
+  pass over each other's rows; on SQLite the claim's ``BEGIN IMMEDIATE`` transaction
+  already excludes every other writer;
+- the fence: a row lock (``FOR UPDATE``) on the job on PostgreSQL, held until the
+  fenced transaction commits; SQLite's write lock does the same for the whole file;
+- the upsert for queueing locks (``ON CONFLICT DO NOTHING``, both dialects, different
+  constructs);
+- transaction-scoped named locks (an advisory lock on PostgreSQL, a no-op on SQLite);
+- ``NOTIFY``/``LISTEN`` (PostgreSQL only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, Select, Table, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from zakipost.models.job import Job
+
+JOBS: Table = Job.__table__  # type: ignore[assignment]
+
+
+def dialect_name(session: AsyncSession) -> str:
+    """``"sqlite"`` or ``"postgresql"``."""
+    return session.get_bind().dialect.name
+
+
+async def insert_job(session: AsyncSession, values: Mapping[str, Any]) -> uuid.UUID | None:
+    """Insert a job unless a queued job holds its queueing_lock; its id, or None if skipped.
+
+    Uses ``ON CONFLICT DO NOTHING`` on the partial unique index, so a duplicate neither
+    raises nor aborts the caller's transaction (PostgreSQL would abort it on an error).
+    """
+    insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
+    stmt = (
+        insert(JOBS)
+        .values(**values)
+        .on_conflict_do_nothing(
+            # Literal, not a bound parameter: PostgreSQL must match it to the partial index.
+            index_elements=[JOBS.c.queueing_lock],
+            index_where=text("status = 'todo'"),
+        )
+        .returning(JOBS.c.id)
+    )
+    job_id: uuid.UUID | None = (await session.execute(stmt)).scalar_one_or_none()
+    return job_id
+
+
+async def claim(
+    session: AsyncSession,
+    candidates: Select[tuple[uuid.UUID]],
+    values: Mapping[str, Any],
+    returning: Sequence[ColumnElement[Any]],
+) -> Sequence[Row[Any]]:
+    """Apply ``values`` to the rows ``candidates`` selects, in one statement; the new rows."""
+    if dialect_name(session) == "postgresql":
+        # SKIP LOCKED: rows another claimer is taking right now are passed over, not waited
+        # for. A CTE (not IN (subquery)) so the planner runs the locking select once.
+        picked = candidates.with_for_update(skip_locked=True, of=JOBS).cte("picked")
+        stmt = update(JOBS).where(JOBS.c.id == picked.c.id)
+    else:
+        stmt = update(JOBS).where(JOBS.c.id.in_(candidates.scalar_subquery()))
+    result = await session.execute(stmt.values(**values).returning(*returning))
+    return result.all()
+
+
+async def lock_job(
+    session: AsyncSession, where: ColumnElement[bool], columns: Sequence[ColumnElement[Any]]
+) -> Row[Any] | None:
+    """Read ``columns`` of the job matching ``where``, locking its row until the transaction
+    ends (SQLite: the transaction already holds the database's write lock)."""
+    stmt = select(*columns).where(where)
+    if dialect_name(session) == "postgresql":
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).first()
+
+
+def _key_to_bigint(key: str) -> int:
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def lock_key(session: AsyncSession, key: str) -> None:
+    """Serialize transactions that name the same ``key``, until this one ends."""
+    if dialect_name(session) == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(_key_to_bigint(key))))
+
+
+async def notify(session: AsyncSession, channel: str, payload: str = "") -> None:
+    """Queue a notification for delivery when the transaction commits (PostgreSQL only)."""
+    if dialect_name(session) == "postgresql":
+        await session.execute(select(func.pg_notify(channel, payload)))
+
+
+class Listener:
+    """A dedicated PostgreSQL connection that ``LISTEN``s on one channel."""
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+
+    @property
+    def alive(self) -> bool:
+        """False once the connection dropped; open a new listener then."""
+        return not self._connection.is_closed()
+
+    async def close(self) -> None:
+        """Stop listening and close the connection."""
+        if not self._connection.is_closed():
+            await self._connection.close()
+
+
+async def listen(
+    engine: AsyncEngine, channel: str, callback: Callable[[], None]
+) -> Listener | None:
+    """Call ``callback`` on every notification on ``channel``; None on SQLite.
+
+    A connection of its own, outside the pool: a pooled connection would be reset
+    (and could be recycled) under the listener.
+    """
+    if engine.dialect.name != "postgresql":
+        return None
+    import asyncpg
+
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn)
+    await connection.add_listener(channel, lambda *_: callback())
+    return Listener(connection)

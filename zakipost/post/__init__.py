@@ -1,0 +1,1 @@
+"""The public publish API (the contract: shared product docs, ``POST /v1/tiktok/publish``)."""

@@ -1,0 +1,161 @@
+"""``POST /v1/tiktok/publish`` (the contract) and reading posts back."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from zakipost.auth.dependencies import ApiAccount
+from zakipost.connection import service as connection_service
+from zakipost.db.session import ReadSessionDep, SessionDep
+from zakipost.dependencies import SettingsDep
+from zakipost.models import Account, Connection
+from zakipost.post import idempotency
+from zakipost.post import service as post_service
+from zakipost.post.schemas import PostOut, PostPage, PublishAccepted, VideoPublishRequest
+from zakipost.publishing.states import PostStatus
+from zakipost.schemas import AUTH_ERRORS, Envelope, error_responses, ok
+
+router = APIRouter(prefix="/tiktok", tags=["publishing"], responses=error_responses(*AUTH_ERRORS))
+
+PUBLISH_STARTED = "Publishing process started."
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Retrying with the same key and body within 24 hours returns the first "
+        "answer and publishes once; the same key with another body is a 409.",
+    ),
+]
+
+
+async def _internal_token(session: ReadSessionDep, connection_id: uuid.UUID) -> str:
+    connection = await session.get(Connection, connection_id)
+    return str(connection.internal_token) if connection else ""
+
+
+@router.post(
+    "/publish",
+    summary="Publish a video to a connected TikTok account",
+    response_model=Envelope[PublishAccepted],
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "success": True,
+                        "message": PUBLISH_STARTED,
+                        "data": {"publish_id": "v_pub_a1B2c3D4e5F6g7H8"},
+                    }
+                }
+            }
+        },
+        **error_responses(402, 404, 409, 422),
+    },
+)
+async def publish(
+    body: VideoPublishRequest,
+    account: ApiAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Accepted at once; the worker fetches the video, sends it to TikTok and checks the
+    outcome. Read progress with ``GET /v1/tiktok/publish/{publish_id}``."""
+    return await _idempotent(
+        session,
+        account,
+        idempotency_key,
+        "/v1/tiktok/publish",
+        body.model_dump(mode="json", exclude_unset=True),
+        lambda: _accept_video(session, settings, account, body),
+    )
+
+
+async def _accept_video(
+    session: SessionDep, settings: SettingsDep, account: Account, body: VideoPublishRequest
+) -> dict[str, Any]:
+    post = await post_service.accept_video(session, settings, account, body)
+    return ok(PublishAccepted(publish_id=post.publish_id), PUBLISH_STARTED).model_dump(mode="json")
+
+
+async def _idempotent(
+    session: SessionDep,
+    account: Account,
+    key: str | None,
+    path: str,
+    fingerprint_body: dict[str, Any],
+    accept: Any,
+) -> JSONResponse:
+    if key is None:
+        return JSONResponse(await accept())
+    key = idempotency.check_key(key)
+    fingerprint = idempotency.request_hash("POST", path, fingerprint_body)
+    stored = await idempotency.replay(session, account.id, key, fingerprint)
+    if stored is not None:
+        return JSONResponse(stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"})
+    try:
+        # The key row goes in first, so a concurrent twin waits on it and then replays.
+        await idempotency.remember(session, account.id, key, fingerprint, 0, {})
+    except IntegrityError:
+        await session.rollback()
+        stored = await idempotency.replay(session, account.id, key, fingerprint)
+        if stored is None or stored[0] == 0:
+            raise
+        return JSONResponse(stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"})
+    body = await accept()
+    await idempotency.complete(session, account.id, key, 200, body)
+    return JSONResponse(body)
+
+
+@router.get(
+    "/publish/{publish_id}",
+    summary="A post's status, TikTok's ids, the error if any, and its timeline",
+    response_model=Envelope[PostOut],
+    responses=error_responses(404),
+)
+async def get_post(
+    publish_id: str, account: ApiAccount, session: ReadSessionDep
+) -> Envelope[PostOut]:
+    post = await post_service.get(session, account.id, publish_id)
+    events = await post_service.timeline(session, post.id)
+    return ok(PostOut.of(post, await _internal_token(session, post.connection_id), events))
+
+
+@router.get(
+    "/publish",
+    summary="The caller's posts, newest first",
+    response_model=Envelope[PostPage],
+    responses=error_responses(404, 422),
+)
+async def list_posts(
+    account: ApiAccount,
+    session: ReadSessionDep,
+    status: Annotated[PostStatus | None, Query(description="Only posts in this status.")] = None,
+    tiktok_account_id: Annotated[str | None, Query(description="Only this account's posts.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
+) -> Envelope[PostPage]:
+    connection_id = None
+    if tiktok_account_id is not None:
+        connection = await connection_service.get_for(session, account.id, tiktok_account_id)
+        connection_id = connection.id
+    page, following = await post_service.list_for(
+        session,
+        account.id,
+        status=status,
+        connection_id=connection_id,
+        limit=limit,
+        cursor=post_service.Cursor.decode(cursor) if cursor else None,
+    )
+    tokens = {c.id: str(c.internal_token) for c in await connection_service.list_for(session, account.id)}
+    return ok(
+        PostPage(
+            items=[PostOut.of(p, tokens.get(p.connection_id, "")) for p in page],
+            next_cursor=following.encode() if following else None,
+        )
+    )

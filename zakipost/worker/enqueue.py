@@ -1,0 +1,86 @@
+"""Queueing a job: an INSERT in the caller's transaction, so it commits or rolls back with
+the caller's own writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zakipost.db import dialect
+from zakipost.kit.clock import utcnow
+from zakipost.models.job import Job, JobStatus
+from zakipost.worker import wakeup
+from zakipost.worker.wakeup import CHANNEL
+
+
+async def enqueue(
+    session: AsyncSession,
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    run_at: dt.datetime | None = None,
+    priority: int = 0,
+    lock: str | None = None,
+    queueing_lock: str | None = None,
+    max_attempts: int | None = None,
+    now: dt.datetime | None = None,
+) -> uuid.UUID | None:
+    """Queue ``kind`` with ``payload`` (the handler's keyword arguments) in ``session``'s
+    transaction; the new job's id, or None when a queued job already holds ``queueing_lock``.
+
+    Nothing is committed here: the job exists once the caller commits, and vanishes if the
+    caller rolls back. A duplicate does not raise and leaves the transaction usable. At
+    commit, waiting workers are woken (``NOTIFY`` on PostgreSQL, an in-process signal).
+
+    ``run_at`` defaults to ``now`` (itself defaulting to the current time); ``lock``
+    serializes jobs that share it; ``max_attempts`` overrides the task's RetryStrategy.
+    """
+    if run_at is not None and run_at.tzinfo is None:
+        raise ValueError("run_at must be an aware datetime")
+    if max_attempts is not None and max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    now = now or utcnow()
+    job_id = await dialect.insert_job(
+        session,
+        {
+            "id": uuid.uuid4(),
+            "kind": kind,
+            "payload": payload or {},
+            "status": JobStatus.todo,
+            "priority": priority,
+            "run_at": run_at or now,
+            "attempts": 0,
+            "max_attempts": max_attempts,
+            "lease_generation": 0,
+            "lock": lock,
+            "queueing_lock": queueing_lock,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    if job_id is not None:
+        await dialect.notify(session, CHANNEL, kind)
+        wakeup.notify_after_commit(session)
+    return job_id
+
+
+async def cancel(
+    session: AsyncSession, job_id: uuid.UUID, *, now: dt.datetime | None = None
+) -> bool:
+    """Withdraw a queued job in the caller's transaction; False if it is no longer queued.
+
+    A running job cannot be cancelled from outside: the domain state it works on should
+    say "stop", and the handler checks it (in a fenced transaction) before each step.
+    """
+    now = now or utcnow()
+    result = await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.todo)
+        .values(status=JobStatus.cancelled, finished_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))

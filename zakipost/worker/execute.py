@@ -1,0 +1,153 @@
+"""Running one claimed job: call its handler, then record what came of it."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import enum
+import json
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from zakipost.db import dialect
+from zakipost.logging import get_logger
+from zakipost.worker import lease, wakeup
+from zakipost.worker.context import JobContext
+from zakipost.worker.errors import LeaseLost
+from zakipost.worker.jobs import Clock
+from zakipost.worker.registry import Task
+from zakipost.worker.retry import RetryAction, describe
+from zakipost.worker.wakeup import CHANNEL
+
+log = get_logger("zakipost.worker")
+
+
+class Outcome(enum.StrEnum):
+    succeeded = "succeeded"  # the handler returned; the job is done
+    failed = "failed"  # a permanent error or the last attempt; the job is done
+    retried = "retried"  # back to todo after a backoff
+    deferred = "deferred"  # back to todo at the handler's chosen time, attempt given back
+    released = "released"  # given back unfinished (graceful stop), attempt given back
+    lease_lost = "lease_lost"  # someone else holds the job now; nothing was recorded
+
+
+class Execution:
+    """One attempt at one job. The runner may cancel :attr:`handler_task` to give the job
+    back (graceful stop); the attempt is then released rather than counted."""
+
+    def __init__(
+        self,
+        ctx: JobContext,
+        task: Task,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+    ) -> None:
+        self.ctx = ctx
+        self.task = task
+        self.handler_task: asyncio.Task[Any] | None = None
+        self._sessionmaker = sessionmaker
+        self._clock = clock
+
+    async def run(self) -> Outcome:
+        """Run the attempt to its recorded outcome; never raises for a handler's error."""
+        job = self.ctx.job
+        limit = job.max_attempts or self.task.retry.max_attempts
+        if job.attempts > limit:
+            # Only a claim that never reported back leaves attempts past the limit:
+            # the worker died or stalled mid-run, every time.
+            error = (
+                f"gave up after {limit} attempts: the last one never finished "
+                "(its worker died or lost the lease)"
+            )
+            return await self._record(Outcome.failed, error=error)
+        try:
+            bound = self.task.bind(self.ctx, job.payload)
+        except TypeError as exc:
+            error = f"payload does not fit task {job.kind!r}: {exc}"
+            return await self._record(Outcome.failed, error=error)
+
+        self.handler_task = asyncio.create_task(self.task.handler(*bound.args, **bound.kwargs))
+        try:
+            result = await self.handler_task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # the runner itself is being torn down, not a graceful release
+            return await self._record(Outcome.released)
+        except LeaseLost:
+            return self._lost()
+        except Exception as exc:  # noqa: BLE001 - every handler error is classified, none escapes
+            return await self._handle_error(exc)
+        try:
+            json.dumps(result)
+        except (TypeError, ValueError) as exc:
+            return await self._record(Outcome.failed, error=f"result is not JSON: {exc}")
+        return await self._record(Outcome.succeeded, result=result)
+
+    async def _handle_error(self, exc: Exception) -> Outcome:
+        job = self.ctx.job
+        decision = self.task.retry.decide(
+            exc, attempts=job.attempts, now=self._clock(), max_attempts=job.max_attempts
+        )
+        log.info(
+            "job.error",
+            job_id=str(job.id),
+            kind=job.kind,
+            attempt=job.attempts,
+            action=str(decision.action),
+            error=describe(exc),
+            exc_info=decision.action is RetryAction.retry,
+        )
+        if decision.action is RetryAction.fail:
+            return await self._record(Outcome.failed, error=decision.error)
+        assert decision.run_at is not None
+        outcome = Outcome.deferred if decision.action is RetryAction.defer else Outcome.retried
+        return await self._record(outcome, error=decision.error, run_at=decision.run_at)
+
+    async def _record(
+        self,
+        outcome: Outcome,
+        *,
+        error: str | None = None,
+        result: Any = None,
+        run_at: dt.datetime | None = None,
+    ) -> Outcome:
+        # Shielded: a cancellation arriving mid-write must not cut the transaction short.
+        written = await asyncio.shield(self._write(outcome, error, result, run_at))
+        job = self.ctx.job
+        if not written:
+            return self._lost()
+        log.info("job.done", job_id=str(job.id), kind=job.kind, outcome=str(outcome))
+        return outcome
+
+    async def _write(
+        self, outcome: Outcome, error: str | None, result: Any, run_at: dt.datetime | None
+    ) -> bool:
+        job = self.ctx.job
+        now = self._clock()
+        async with self._sessionmaker() as session, session.begin():
+            if job.lock is not None:
+                # Jobs waiting on this lock may run now: wake the workers (at commit).
+                await dialect.notify(session, CHANNEL, job.kind)
+                wakeup.notify_after_commit(session)
+            if outcome is Outcome.succeeded:
+                return await lease.complete(session, job, now=now, result=result)
+            if outcome is Outcome.failed:
+                return await lease.fail(session, job, now=now, error=error or "")
+            return await lease.requeue(
+                session,
+                job,
+                now=now,
+                # A released job goes back at its own run_at: due again at once.
+                run_at=run_at or job.run_at,
+                error=error,
+                count_attempt=outcome is Outcome.retried,
+            )
+
+    def _lost(self) -> Outcome:
+        self.ctx.mark_lease_lost()
+        job = self.ctx.job
+        log.warning("job.lease_lost", job_id=str(job.id), kind=job.kind, attempt=job.attempts)
+        return Outcome.lease_lost

@@ -1,0 +1,240 @@
+"""Leases: claiming due jobs, renewing, and every state change a holder makes.
+
+Every write here after the claim is conditioned on the holder's fencing token
+``(id, status = doing, lease_owner, lease_generation)``; a holder whose lease was
+taken over changes nothing and learns it from the return value (or ``LeaseLost``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zakipost.db import dialect
+from zakipost.db.dialect import JOBS
+from zakipost.db.types import UTCDateTime
+from zakipost.models.job import JobStatus
+from zakipost.worker.errors import LeaseLost
+from zakipost.worker.jobs import ClaimedJob
+from zakipost.worker.retry import truncate
+
+c = JOBS.c
+_RETURNING = [
+    c.id,
+    c.kind,
+    c.payload,
+    c.priority,
+    c.run_at,
+    c.attempts,
+    c.max_attempts,
+    c.lock,
+    c.queueing_lock,
+    c.lease_owner,
+    c.lease_generation,
+    c.lease_expires_at,
+]
+
+
+def _held(job: ClaimedJob) -> ColumnElement[bool]:
+    return and_(
+        c.id == job.id,
+        c.status == JobStatus.doing,
+        c.lease_owner == job.lease_owner,
+        c.lease_generation == job.lease_generation,
+    )
+
+
+def _claimable(kinds: Collection[str], now: dt.datetime) -> ColumnElement[bool]:
+    """Due ``todo`` jobs and ``doing`` jobs whose lease expired (their worker died or
+    stalled), of the given kinds, that their lock lets run now."""
+    other = JOBS.alias("other")
+    due = and_(c.status == JobStatus.todo, c.run_at <= now)
+    expired = and_(c.status == JobStatus.doing, c.lease_expires_at <= now)
+    precedes = or_(
+        other.c.priority > c.priority,
+        and_(
+            other.c.priority == c.priority,
+            or_(other.c.run_at < c.run_at, and_(other.c.run_at == c.run_at, other.c.id < c.id)),
+        ),
+    )
+    lock_free = or_(
+        c.lock.is_(None),
+        # An expired holder is the lock's only `doing` job (unique index): it goes first.
+        c.status == JobStatus.doing,
+        and_(
+            ~exists().where(other.c.lock == c.lock, other.c.status == JobStatus.doing),
+            # Jobs sharing a lock run in claim order. Checking for an earlier *queued* job
+            # (not just a running one) is what keeps two concurrent claimers, which cannot
+            # see each other's uncommitted claims, from starting two jobs of one lock.
+            ~exists().where(
+                other.c.lock == c.lock,
+                other.c.id != c.id,
+                other.c.status == JobStatus.todo,
+                other.c.run_at <= now,
+                precedes,
+            ),
+        ),
+    )
+    return and_(c.kind.in_(kinds), or_(due, expired), lock_free)
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    owner: str,
+    kinds: Collection[str],
+    limit: int,
+    now: dt.datetime,
+    lease_seconds: float,
+    lease_seconds_by_kind: Mapping[str, float] | None = None,
+) -> list[ClaimedJob]:
+    """Take up to ``limit`` claimable jobs for ``owner`` in one statement, highest priority,
+    then earliest ``run_at`` first: status ``doing``, a fresh lease, attempts + 1.
+
+    On PostgreSQL a concurrent claimer that slipped past the lock check makes this raise
+    ``IntegrityError`` (unique running lock); roll back and claim again.
+    """
+    if limit < 1 or not kinds:
+        return []
+    candidates = (
+        select(c.id)
+        .where(_claimable(kinds, now))
+        .order_by(c.priority.desc(), c.run_at, c.id)
+        .limit(limit)
+    )
+    expires: Any = now + dt.timedelta(seconds=lease_seconds)
+    if lease_seconds_by_kind:
+        expires = case(
+            {
+                kind: literal(now + dt.timedelta(seconds=seconds), UTCDateTime())
+                for kind, seconds in lease_seconds_by_kind.items()
+            },
+            value=c.kind,
+            else_=literal(expires, UTCDateTime()),
+        )
+    rows = await dialect.claim(
+        session,
+        candidates,
+        {
+            "status": JobStatus.doing,
+            "lease_owner": owner,
+            "lease_expires_at": expires,
+            "heartbeat_at": now,
+            "attempts": c.attempts + 1,
+            "lease_generation": c.lease_generation + 1,
+            "updated_at": now,
+        },
+        _RETURNING,
+    )
+    jobs = [ClaimedJob(**row._asdict()) for row in rows]
+    return sorted(jobs, key=lambda j: (-j.priority, j.run_at, str(j.id)))
+
+
+async def hold(session: AsyncSession, job: ClaimedJob, *, now: dt.datetime) -> dt.datetime:
+    """Check that ``job``'s lease is still held and live, and keep it so until the
+    transaction ends (row lock); its expiry. ``LeaseLost`` otherwise."""
+    row = await dialect.lock_job(session, _held(job), [c.lease_expires_at])
+    if row is None:
+        raise LeaseLost(f"job {job.id} is no longer held by {job.lease_owner}")
+    expires_at: dt.datetime = row.lease_expires_at
+    if expires_at <= now:
+        raise LeaseLost(f"the lease of {job.lease_owner} on job {job.id} expired")
+    return expires_at
+
+
+async def renew(
+    session: AsyncSession, job: ClaimedJob, *, now: dt.datetime, lease_seconds: float
+) -> dt.datetime | None:
+    """Extend a live lease; the new expiry, or None if the lease is lost or expired."""
+    expires_at = now + dt.timedelta(seconds=lease_seconds)
+    row = (
+        await session.execute(
+            update(JOBS)
+            .where(_held(job), c.lease_expires_at > now)
+            .values(lease_expires_at=expires_at, heartbeat_at=now, updated_at=now)
+            .returning(c.id)
+        )
+    ).first()
+    return expires_at if row is not None else None
+
+
+async def _finish(session: AsyncSession, job: ClaimedJob, values: dict[str, Any]) -> bool:
+    stmt = update(JOBS).where(_held(job)).values(lease_expires_at=None, **values)
+    return (await session.execute(stmt.returning(c.id))).first() is not None
+
+
+async def complete(
+    session: AsyncSession, job: ClaimedJob, *, now: dt.datetime, result: Any = None
+) -> bool:
+    """Mark the job succeeded with ``result``; False if the lease was taken over."""
+    values = {"status": JobStatus.succeeded, "finished_at": now, "updated_at": now}
+    return await _finish(session, job, {**values, "result": result})
+
+
+async def fail(session: AsyncSession, job: ClaimedJob, *, now: dt.datetime, error: str) -> bool:
+    """Mark the job failed for good; False if the lease was taken over."""
+    values = {"status": JobStatus.failed, "finished_at": now, "updated_at": now}
+    return await _finish(session, job, {**values, "last_error": truncate(error)})
+
+
+async def requeue(
+    session: AsyncSession,
+    job: ClaimedJob,
+    *,
+    now: dt.datetime,
+    run_at: dt.datetime,
+    error: str | None,
+    count_attempt: bool = True,
+) -> bool:
+    """Put the job back to ``todo`` at ``run_at`` (a retry, a Defer, a release); False if
+    the lease was taken over.
+
+    ``count_attempt=False`` gives the claim's attempt back. If a duplicate was queued
+    under the same queueing_lock meanwhile, that one will do the work: this job is
+    cancelled instead of breaking the "one queued job per queueing_lock" rule.
+    """
+    values: dict[str, Any] = {
+        "status": JobStatus.todo,
+        "run_at": run_at,
+        "lease_owner": None,
+        "updated_at": now,
+    }
+    if error is not None:
+        values["last_error"] = truncate(error)
+    if not count_attempt:
+        values["attempts"] = c.attempts - 1
+    try:
+        async with session.begin_nested():
+            return await _finish(session, job, values)
+    except IntegrityError:
+        superseded = f"superseded by a queued job with queueing_lock {job.queueing_lock!r}"
+        reason = f"{superseded}; last error: {error}" if error else superseded
+        return await _finish(
+            session,
+            job,
+            {
+                "status": JobStatus.cancelled,
+                "finished_at": now,
+                "updated_at": now,
+                "last_error": truncate(reason),
+            },
+        )
+
+
+async def next_due(
+    session: AsyncSession, kinds: Collection[str], *, now: dt.datetime
+) -> dt.datetime | None:
+    """When the next of these kinds becomes claimable: a ``run_at`` or a lease expiry."""
+    if not kinds:
+        return None
+    when = case((c.status == JobStatus.todo, c.run_at), else_=c.lease_expires_at)
+    stmt = select(func.min(when)).where(
+        c.kind.in_(kinds), c.status.in_([JobStatus.todo, JobStatus.doing])
+    )
+    value: dt.datetime | None = await session.scalar(stmt)
+    return value
