@@ -10,12 +10,16 @@ from zakipost.logging import REDACTED, configure_logging, get_logger, redact_tex
 
 @pytest.fixture
 def logs(capsys: pytest.CaptureFixture[str]):
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
     configure_logging("DEBUG")
 
     def read() -> str:
         return capsys.readouterr().err
 
-    return read
+    yield read
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 class TestRedaction:

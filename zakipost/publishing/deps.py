@@ -14,6 +14,7 @@ from zakipost.config import Settings
 from zakipost.connection.tokens import TokenVault
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import Vault
+from zakipost.media import Resolver
 from zakipost.tiktok import TikTokClient
 
 
@@ -28,4 +29,4 @@ class PipelineDeps:
     clock: Callable[[], dt.datetime] = utcnow
     # Transport for fetching media (tests route it in process); None: the real network.
     media_transport: httpx.AsyncBaseTransport | None = None
-    media_resolver: object | None = field(default=None)
+    media_resolver: Resolver | None = field(default=None)

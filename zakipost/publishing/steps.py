@@ -89,6 +89,8 @@ class Step:
         def change(session: AsyncSession, post: Post) -> None:
             for name, value in fields.items():
                 setattr(post, name, value)
+            if (post.options or {}).get("step_failures"):
+                post.options = {k: v for k, v in post.options.items() if k != "step_failures"}
             machine.transition(session, post, PostStatus.processing, message, step=step, now=self.now())
 
         await self.write(change)
@@ -107,7 +109,8 @@ class Step:
         try:
             return await self.deps.tokens.call(post.connection_id, call)
         except TikTokRateLimited:
-            raise PostDeferred(self.now() + budget.WINDOW, "TikTok asked us to slow down") from None
+            backoff = dt.timedelta(seconds=self.deps.settings.publishing.rate_limited_backoff_seconds)
+            raise PostDeferred(self.now() + backoff, "TikTok asked us to slow down") from None
 
 
 # -- preflight -----------------------------------------------------------------------------

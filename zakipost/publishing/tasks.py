@@ -4,6 +4,7 @@ or must wait, and turns what went wrong into the post's final word."""
 from __future__ import annotations
 
 import datetime as dt
+import random
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +19,7 @@ from zakipost.publishing.deps import PipelineDeps
 from zakipost.publishing.failures import PostDeferred, PostFailure, PostUndetermined
 from zakipost.publishing.states import TERMINAL, PostStatus, PostStep
 from zakipost.tiktok import TikTokError
-from zakipost.worker import Defer, JobContext, RetryStrategy, TaskRegistry, TransientJobError
+from zakipost.worker import Defer, JobContext, RetryStrategy, TaskRegistry
 
 log = get_logger(__name__)
 
@@ -53,9 +54,18 @@ async def run_post(ctx: JobContext, deps: PipelineDeps, post_id: uuid.UUID) -> s
         await _fail(step, PostFailure(exc.code, exc.message))
     except AppError as exc:
         retryable = bool(getattr(exc, "retryable", False))
-        if retryable and _attempts_left(ctx, deps):
-            raise TransientJobError(exc.message) from exc
-        await _fail(step, PostFailure(exc.code, exc.message, retryable=retryable, caller_error=not retryable, fail_reason=getattr(exc, "fail_reason", None)))
+        if retryable:
+            await _retry_later(step, exc.code)
+        await _fail(
+            step,
+            PostFailure(
+                exc.code,
+                exc.message,
+                retryable=retryable,
+                caller_error=not retryable,
+                fail_reason=getattr(exc, "fail_reason", None),
+            ),
+        )
     except TikTokError as exc:
         await _tiktok_error(step, exc)
     return (await step.load()).status.value
@@ -143,10 +153,29 @@ async def _undetermined(step: steps.Step, message: str) -> None:
     await step.write(change)
 
 
-async def _tiktok_error(step: steps.Step, exc: TikTokError) -> None:
+async def _retry_later(step: steps.Step, what: str) -> None:
+    """Retry the current step after a backoff, unless it already failed too often. Counted
+    per step (``advance`` resets the count), so one flaky call late in a long run does not
+    use up retries earned earlier."""
+    settings = step.deps.settings.worker
     post = await step.load()
-    if exc.retryable and _attempts_left(step.ctx, step.deps):
-        raise TransientJobError(f"TikTok: {exc.code}") from exc
+    failures = int((post.options or {}).get("step_failures", 0)) + 1
+    if failures >= settings.max_attempts:
+        return
+    delay = settings.retry_base_seconds * 2 ** (failures - 1) * (0.5 + random.random() / 2)  # noqa: S311
+
+    def record(session: AsyncSession, row: Post) -> None:
+        row.options = {**(row.options or {}), "step_failures": failures}
+        machine.note(session, row, f"Temporary problem ({what}); retrying in {delay:.1f} s.", now=step.now())
+
+    await step.write(record)
+    raise Defer(step.now() + dt.timedelta(seconds=delay), f"retrying after {what}")
+
+
+async def _tiktok_error(step: steps.Step, exc: TikTokError) -> None:
+    if exc.retryable:
+        await _retry_later(step, f"TikTok {exc.code}")
+    post = await step.load()
     if post.step in _SUBMITTED_STEPS:
         await _undetermined(
             step,
@@ -161,11 +190,6 @@ async def _tiktok_error(step: steps.Step, exc: TikTokError) -> None:
             retryable=exc.retryable,
         ),
     )
-
-
-def _attempts_left(ctx: JobContext, deps: PipelineDeps) -> bool:
-    limit = ctx.job.max_attempts or deps.settings.worker.max_attempts
-    return ctx.attempt < limit
 
 
 def register(registry: TaskRegistry, deps: PipelineDeps) -> None:
