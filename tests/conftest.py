@@ -6,6 +6,10 @@ import os
 
 os.environ["ZAKIPOST_ENV"] = "testing"
 os.environ.setdefault("ZAKIPOST_MEDIA_ALLOW_PRIVATE_NETWORKS", "true")
+# The embedded sandbox finishes processing at once, and its injected timeouts are short.
+os.environ.setdefault("ZAKIPOST_SANDBOX_PROGRESSION", "immediate")
+os.environ.setdefault("ZAKIPOST_SANDBOX_FAULT_TIMEOUT_SECONDS", "0.2")
+os.environ.setdefault("ZAKIPOST_SANDBOX_SEED", "7")
 
 pytest_plugins = [
     "tests.fixtures.database",

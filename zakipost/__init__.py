@@ -1,2 +1,3 @@
 """ZakiPost: a TikTok publishing gateway."""
+
 __version__ = "0.1.0"

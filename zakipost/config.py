@@ -68,6 +68,8 @@ class TikTokSettings(BaseModel):
     # Media under these prefixes is sent with PULL_FROM_URL instead of FILE_UPLOAD.
     verified_url_prefixes: tuple[str, ...] = ()
     request_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+    # First delay before re-sending a chunk TikTok failed to take; doubles up to 5 tries.
+    upload_retry_base_seconds: Annotated[float, Field(gt=0)] = 1.0
     # Where the sandbox answers when no TikTok app is configured; empty: <public_url>/sandbox.
     sandbox_url: str = ""
 
@@ -125,6 +127,8 @@ class PublishingSettings(BaseModel):
     creator_info_per_minute: Annotated[int, Field(ge=1)] = 20
     init_per_minute: Annotated[int, Field(ge=1)] = 6
     status_per_minute: Annotated[int, Field(ge=1)] = 30
+    # How long to wait after TikTok answers rate_limit_exceeded (its windows are a minute).
+    rate_limited_backoff_seconds: Annotated[float, Field(gt=0)] = 60.0
     # Where fetched media waits while it is sent; empty: <data dir>/media.
     media_dir: str = ""
 
@@ -186,7 +190,11 @@ class Settings(BaseSettings):
 
     @property
     def media_dir(self) -> Path:
-        return Path(self.publishing.media_dir) if self.publishing.media_dir else self.data_dir / "media"
+        return (
+            Path(self.publishing.media_dir)
+            if self.publishing.media_dir
+            else self.data_dir / "media"
+        )
 
     @property
     def sandbox_url(self) -> str:

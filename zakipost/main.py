@@ -46,10 +46,31 @@ def create_vault(settings: Settings) -> Vault:
 
 
 def tiktok_credentials(settings: Settings, sandbox_app: Any | None) -> tuple[str, str]:
+    """The TikTok app's key and secret: the mounted sandbox's, a standalone sandbox's (its
+    configuration from the same environment), or the configured TikTok app's."""
     if sandbox_app is not None:
         config = sandbox_app.state.sandbox.config
         return config.client_key, config.client_secret
+    if settings.uses_sandbox:
+        from zakipost.sandbox import SandboxConfig
+
+        standalone = SandboxConfig.from_env()
+        return standalone.client_key, standalone.client_secret
     return settings.tiktok.client_key, settings.tiktok.client_secret.get_secret_value()
+
+
+def make_tiktok_client(
+    settings: Settings, http: httpx.AsyncClient, credentials: tuple[str, str]
+) -> TikTokClient:
+    base = settings.tiktok.upload_retry_base_seconds
+    return TikTokClient(
+        http,
+        client_key=credentials[0],
+        client_secret=credentials[1],
+        api_base_url=settings.tiktok_api_base_url,
+        auth_base_url=settings.tiktok_auth_base_url,
+        upload_retry_delays=tuple(base * 2**n for n in range(5)),
+    )
 
 
 def create_app(
@@ -77,14 +98,14 @@ def create_app(
                     timeout=settings.tiktok.request_timeout_seconds,
                 )
             )
-            app.state.tiktok = TikTokClient(
+            app.state.tiktok = make_tiktok_client(
+                settings,
                 app.state.tiktok_http,
-                client_key=app.state.tiktok_client_key,
-                client_secret=app.state.tiktok_client_secret,
-                api_base_url=settings.tiktok_api_base_url,
-                auth_base_url=settings.tiktok_auth_base_url,
+                (app.state.tiktok_client_key, app.state.tiktok_client_secret),
             )
-            app.state.token_vault = TokenVault(app.state.sessionmaker, app.state.vault, app.state.tiktok)
+            app.state.token_vault = TokenVault(
+                app.state.sessionmaker, app.state.vault, app.state.tiktok
+            )
             app.state.worker = None
             if run_worker:
                 from zakipost.runtime import build_worker, pipeline_deps

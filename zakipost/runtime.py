@@ -72,25 +72,12 @@ async def run_worker_process(settings: Settings, concurrency: int) -> None:
     engine = create_engine(settings.database_url, pool_size=max(concurrency + 2, 5))
     try:
         async with httpx.AsyncClient(timeout=settings.tiktok.request_timeout_seconds) as http:
-            key, secret = _credentials(settings)
-            tiktok = TikTokClient(
-                http,
-                client_key=key,
-                client_secret=secret,
-                api_base_url=settings.tiktok_api_base_url,
-                auth_base_url=settings.tiktok_auth_base_url,
+            from zakipost.main import make_tiktok_client, tiktok_credentials
+
+            tiktok = make_tiktok_client(settings, http, tiktok_credentials(settings, None))
+            deps = pipeline_deps(
+                settings, create_sessionmaker(engine), create_vault(settings), tiktok
             )
-            deps = pipeline_deps(settings, create_sessionmaker(engine), create_vault(settings), tiktok)
             await build_worker(deps, concurrency=concurrency).run_forever()
     finally:
         await engine.dispose()
-
-
-def _credentials(settings: Settings) -> tuple[str, str]:
-    if settings.uses_sandbox:
-        # A standalone worker reaches the sandbox over HTTP with the sandbox's own app keys.
-        from zakipost.sandbox import SandboxConfig
-
-        config = SandboxConfig.from_env()
-        return config.client_key, config.client_secret
-    return settings.tiktok.client_key, settings.tiktok.client_secret.get_secret_value()

@@ -27,7 +27,11 @@ async def connect_via_api(
     assert started.status_code == 200, started.text
     authorize_url = started.json()["data"]["authorize_url"]
     result = await consent(
-        client, authorize_url, decision=decision, creator_index=creator_index, drop_scopes=drop_scopes
+        client,
+        authorize_url,
+        decision=decision,
+        creator_index=creator_index,
+        drop_scopes=drop_scopes,
     )
     back = await client.get(result.location, follow_redirects=False)
     assert back.status_code == 303, back.text

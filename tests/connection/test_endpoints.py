@@ -157,7 +157,9 @@ class TestConnect:
             settings,
             vault,
             app.state.tiktok,
-            CallbackParams(result.query["state"], result.query["code"], result.query["scopes"], None, None),
+            CallbackParams(
+                result.query["state"], result.query["code"], result.query["scopes"], None, None
+            ),
             signed_in_account=other.account.id,
         )
         assert not outcome.ok
@@ -195,9 +197,13 @@ class TestConnect:
         listed = await client.get("/v1/tiktok/accounts", headers=owner.headers)
         assert len(listed.json()["data"]) == 2
 
-    async def test_bad_redirect_url(self, client: httpx.AsyncClient, owner: AccountWithKeys) -> None:
+    async def test_bad_redirect_url(
+        self, client: httpx.AsyncClient, owner: AccountWithKeys
+    ) -> None:
         response = await client.post(
-            "/v1/tiktok/connect", json={"redirect_url": "javascript:alert(1)"}, headers=owner.headers
+            "/v1/tiktok/connect",
+            json={"redirect_url": "javascript:alert(1)"},
+            headers=owner.headers,
         )
         assert response.status_code == 400
         assert response.json()["code"] == "invalid_redirect_url"
@@ -254,6 +260,8 @@ class TestTenantIsolation:
         listed = await client.get("/v1/tiktok/accounts", headers=other.headers)
         assert listed.json()["data"] == []
 
-    async def test_malformed_id_is_404(self, client: httpx.AsyncClient, owner: AccountWithKeys) -> None:
+    async def test_malformed_id_is_404(
+        self, client: httpx.AsyncClient, owner: AccountWithKeys
+    ) -> None:
         response = await client.get("/v1/tiktok/accounts/not-a-uuid", headers=owner.headers)
         assert response.status_code == 404

@@ -79,7 +79,9 @@ class TestPublishVideo:
         assert post["tiktok_publish_id"]
         assert post["error"] is None
         steps = [event["step"] for event in post["timeline"]]
-        assert steps.index("fetching") < steps.index("initializing") < steps.index("awaiting_tiktok")
+        assert (
+            steps.index("fetching") < steps.index("initializing") < steps.index("awaiting_tiktok")
+        )
 
         [received] = await sandbox_posts(client)
         assert received["publish_id"] == post["tiktok_publish_id"]
@@ -160,13 +162,17 @@ class TestPublishVideo:
     ) -> None:
         # The fourth sandbox creator may post at most a short video.
         short = (await connect_via_api(client, owner, creator_index=3))["tiktok_account_id"]
-        limit = (await client.get(f"/v1/tiktok/accounts/{short}", headers=owner.headers)).json()["data"][
-            "creator_info"
-        ]["max_video_post_duration_sec"]
+        limit = (await client.get(f"/v1/tiktok/accounts/{short}", headers=owner.headers)).json()[
+            "data"
+        ]["creator_info"]["max_video_post_duration_sec"]
         publish_id = await publish(
             client,
             owner,
-            video_url=put(media_server, "long.mp4", make_video(seconds=limit + 2, fps=24, width=360, height=640)),
+            video_url=put(
+                media_server,
+                "long.mp4",
+                make_video(seconds=limit + 2, fps=24, width=360, height=640),
+            ),
             tiktok_account_id=short,
         )
         await settle(worker, sessionmaker)
@@ -183,7 +189,11 @@ class TestPublishVideo:
         worker: Worker,
         sessionmaker: async_sessionmaker[AsyncSession],
     ) -> None:
-        media_server.overrides["/share"] = (200, {"Content-Type": "text/html"}, b"<!doctype html><html>Drive</html>")
+        media_server.overrides["/share"] = (
+            200,
+            {"Content-Type": "text/html"},
+            b"<!doctype html><html>Drive</html>",
+        )
         publish_id = await publish(
             client, owner, video_url=media_server.url("share"), tiktok_account_id=account_id
         )
@@ -203,7 +213,9 @@ class TestPublishVideo:
     ) -> None:
         media_server.overrides["/gone.mp4"] = (500, {"Content-Type": "text/plain"}, b"boom")
         before = await _balance(sessionmaker, owner)
-        publish_id = await publish(client, owner, video_url=media_server.url("gone.mp4"), tiktok_account_id=account_id)
+        publish_id = await publish(
+            client, owner, video_url=media_server.url("gone.mp4"), tiktok_account_id=account_id
+        )
         await settle(worker, sessionmaker)
         post = await read(client, owner, publish_id)
         assert post["status"] == "failed"

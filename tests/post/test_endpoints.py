@@ -66,13 +66,17 @@ class TestPublish:
         assert await _count(sessionmaker, Post) == 1
         assert await _count(sessionmaker, Job) >= 1
         async with sessionmaker() as session:
-            debit = await session.scalar(select(func.sum(PointEntry.amount)).where(PointEntry.kind == "debit"))
+            debit = await session.scalar(
+                select(func.sum(PointEntry.amount)).where(PointEntry.kind == "debit")
+            )
         assert debit == -400
 
     async def test_post_is_readable_with_its_timeline(
         self, client: httpx.AsyncClient, owner: AccountWithKeys, account_id: str
     ) -> None:
-        accepted = await client.post("/v1/tiktok/publish", json=body(account_id), headers=owner.headers)
+        accepted = await client.post(
+            "/v1/tiktok/publish", json=body(account_id), headers=owner.headers
+        )
         publish_id = accepted.json()["data"]["publish_id"]
         response = await client.get(f"/v1/tiktok/publish/{publish_id}", headers=owner.headers)
         assert response.status_code == 200
@@ -91,9 +95,13 @@ class TestPublish:
         settings: Settings,
         vault: Vault,
     ) -> None:
-        poor = await create_account(sessionmaker, settings, vault, email="poor@example.com", points=399)
+        poor = await create_account(
+            sessionmaker, settings, vault, email="poor@example.com", points=399
+        )
         account_id = (await connect_via_api(client, poor))["tiktok_account_id"]
-        response = await client.post("/v1/tiktok/publish", json=body(account_id), headers=poor.headers)
+        response = await client.post(
+            "/v1/tiktok/publish", json=body(account_id), headers=poor.headers
+        )
         assert response.status_code == 402
         payload = response.json()
         assert payload["success"] is False
@@ -116,7 +124,9 @@ class TestPublish:
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 broke = await create_account(sessionmaker, settings, app.state.vault, points=0)
                 account_id = (await connect_via_api(client, broke))["tiktok_account_id"]
-                response = await client.post("/v1/tiktok/publish", json=body(account_id), headers=broke.headers)
+                response = await client.post(
+                    "/v1/tiktok/publish", json=body(account_id), headers=broke.headers
+                )
         assert response.status_code == 200
         assert await _count(sessionmaker, PointEntry) == 0
 
@@ -168,13 +178,19 @@ class TestValidation:
     async def test_video_url_must_be_http(
         self, client: httpx.AsyncClient, owner: AccountWithKeys, account_id: str, url: str
     ) -> None:
-        response = await client.post("/v1/tiktok/publish", json=body(account_id, video_url=url), headers=owner.headers)
+        response = await client.post(
+            "/v1/tiktok/publish", json=body(account_id, video_url=url), headers=owner.headers
+        )
         assert response.status_code in (400, 422)
         assert response.json()["success"] is False
         assert "video_url" in response.json()["message"] or "URL" in response.json()["message"]
 
-    async def test_unknown_account_is_404(self, client: httpx.AsyncClient, owner: AccountWithKeys) -> None:
-        response = await client.post("/v1/tiktok/publish", json=body(str(uuid.uuid4())), headers=owner.headers)
+    async def test_unknown_account_is_404(
+        self, client: httpx.AsyncClient, owner: AccountWithKeys
+    ) -> None:
+        response = await client.post(
+            "/v1/tiktok/publish", json=body(str(uuid.uuid4())), headers=owner.headers
+        )
         assert response.status_code == 404
         assert response.json()["code"] == "tiktok_account_not_found"
 
@@ -187,7 +203,9 @@ class TestValidation:
         vault: Vault,
     ) -> None:
         other = await create_account(sessionmaker, settings, vault, email="other@example.com")
-        response = await client.post("/v1/tiktok/publish", json=body(account_id), headers=other.headers)
+        response = await client.post(
+            "/v1/tiktok/publish", json=body(account_id), headers=other.headers
+        )
         assert response.status_code == 404
         assert await _count(sessionmaker, Post) == 0
 
@@ -199,8 +217,12 @@ class TestValidation:
         sessionmaker: async_sessionmaker[AsyncSession],
     ) -> None:
         async with sessionmaker() as session, session.begin():
-            await session.execute(update(Connection).values(status=ConnectionStatus.reconnect_required))
-        response = await client.post("/v1/tiktok/publish", json=body(account_id), headers=owner.headers)
+            await session.execute(
+                update(Connection).values(status=ConnectionStatus.reconnect_required)
+            )
+        response = await client.post(
+            "/v1/tiktok/publish", json=body(account_id), headers=owner.headers
+        )
         assert response.status_code == 409
         assert response.json()["code"] == "reconnect_required"
 
@@ -229,6 +251,8 @@ class TestIdempotency:
     ) -> None:
         headers = {**owner.headers, "Idempotency-Key": "key-456"}
         await client.post("/v1/tiktok/publish", json=body(account_id), headers=headers)
-        other = await client.post("/v1/tiktok/publish", json=body(account_id, title="different"), headers=headers)
+        other = await client.post(
+            "/v1/tiktok/publish", json=body(account_id, title="different"), headers=headers
+        )
         assert other.status_code == 409
         assert other.json()["code"] == "idempotency_key_reused"

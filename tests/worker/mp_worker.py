@@ -67,6 +67,7 @@ async def record(ctx: JobContext, *, n: int, stall: bool = False) -> dict[str, s
     # 2. Work. A stalling job hangs on its first attempt (the test kills or freezes this
     # process now); once awake, it carries on as a stalled worker would.
     if stall and ctx.attempt == 1:
+        _say(f"STALLING {ctx.job.id}")  # the test acts on this line
         loop = asyncio.get_running_loop()
         give_up = loop.time() + STALL_CAP_SECONDS
         # Polls the database: the takeover happens in another process.
@@ -79,15 +80,18 @@ async def record(ctx: JobContext, *, n: int, stall: bool = False) -> dict[str, s
         async with ctx.fenced() as session:
             await session.execute(insert(EFFECTS).values(job_id=ctx.job.id, worker=ctx.worker_id))
     except LeaseLost:
-        sys.stdout.write(f"LEASE_LOST {ctx.job.id}\n")
-        sys.stdout.flush()
+        _say(f"LEASE_LOST {ctx.job.id}")
         raise
     return {"worker": ctx.worker_id, "n": str(n)}
 
 
-def _report(job: ClaimedJob, outcome: Outcome) -> None:
-    sys.stdout.write(f"OUTCOME {job.id} {outcome}\n")
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
     sys.stdout.flush()
+
+
+def _report(job: ClaimedJob, outcome: Outcome) -> None:
+    _say(f"OUTCOME {job.id} {outcome}")
 
 
 async def main(url: str, worker_id: str) -> None:

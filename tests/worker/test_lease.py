@@ -215,3 +215,20 @@ class TestRequeue:
         assert row.last_error is not None
         assert "superseded" in row.last_error
         assert (await get_job(sessionmaker, duplicate)).status is JobStatus.todo
+
+
+class TestNextDue:
+    async def test_is_the_earliest_run_at_or_lease_expiry(
+        self, sessionmaker: async_sessionmaker[AsyncSession], clock: FakeClock
+    ) -> None:
+        async with sessionmaker() as session:
+            assert await lease.next_due(session, {"demo.run"}, now=clock()) is None
+        await add_job(sessionmaker, "demo.run", now=clock())
+        await claim(sessionmaker, clock, lease_seconds=30)
+        later = clock() + dt.timedelta(minutes=5)
+        await add_job(sessionmaker, "demo.run", run_at=later, now=clock())
+        await add_job(sessionmaker, "other.kind", now=clock())
+
+        async with sessionmaker() as session:
+            due = await lease.next_due(session, {"demo.run"}, now=clock())
+        assert due == clock() + dt.timedelta(seconds=30)

@@ -114,12 +114,16 @@ async def test_killed_and_stalled_workers_lose_no_job_and_repeat_no_effect(
     for worker_id in ("mp-0", "mp-1", "mp-2"):
         workers.spawn(worker_id)
 
-    async def claimed(job_id: uuid.UUID) -> bool:
-        return (await holder(sessionmaker, job_id)).status is JobStatus.doing
+    async def stalling(job_id: uuid.UUID) -> bool:
+        # The handler prints this once it has looked at the state and started to hang.
+        return any(f"STALLING {job_id}" in workers.output(w) for w in workers.procs)
 
-    await eventually(lambda: claimed(killed_job), "the first stalling job to be claimed")
-    victim = (await holder(sessionmaker, killed_job)).lease_owner
-    assert victim is not None
+    def stalled_in(job_id: uuid.UUID) -> str:
+        [worker_id] = [w for w in workers.procs if f"STALLING {job_id}" in workers.output(w)]
+        return worker_id
+
+    await eventually(lambda: stalling(killed_job), "the first hanging job to start")
+    victim = stalled_in(killed_job)
     workers.signal(victim, signal.SIGKILL)
     assert await asyncio.to_thread(workers.procs[victim].wait, GUARD) == -signal.SIGKILL
 
@@ -129,9 +133,8 @@ async def test_killed_and_stalled_workers_lose_no_job_and_repeat_no_effect(
         stalled_job = await enqueue(session, kind, {"n": -2, "stall": True}, priority=10)
         bulk = [await enqueue(session, kind, {"n": n}) for n in range(JOBS)]
     assert stalled_job is not None
-    await eventually(lambda: claimed(stalled_job), "the second stalling job to be claimed")
-    sleeper = (await holder(sessionmaker, stalled_job)).lease_owner
-    assert sleeper is not None
+    await eventually(lambda: stalling(stalled_job), "the second hanging job to start")
+    sleeper = stalled_in(stalled_job)
     assert sleeper != victim
     workers.signal(sleeper, signal.SIGSTOP)
 

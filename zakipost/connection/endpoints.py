@@ -23,7 +23,9 @@ from zakipost.dependencies import (
 from zakipost.kit.clock import utcnow
 from zakipost.schemas import AUTH_ERRORS, Envelope, error_responses, ok
 
-router = APIRouter(prefix="/tiktok", tags=["tiktok accounts"], responses=error_responses(*AUTH_ERRORS))
+router = APIRouter(
+    prefix="/tiktok", tags=["tiktok accounts"], responses=error_responses(*AUTH_ERRORS)
+)
 callback_router = APIRouter(include_in_schema=False)
 
 
@@ -135,7 +137,10 @@ async def callback(
         if result.ok and result.connection is not None:
             query = {"tiktok_account_id": str(result.connection.internal_token)}
         else:
-            query = {"error": result.error or "error", "error_description": result.error_description or ""}
+            query = {
+                "error": result.error or "error",
+                "error_description": result.error_description or "",
+            }
         return RedirectResponse(_with_query(result.redirect_url, query), status_code=303)
     if result.ok and result.connection is not None:
         if signed_in is not None:

@@ -67,7 +67,9 @@ async def begin_connect(
         OAuthState(
             account_id=account.id,
             state_hash=state_hash,
-            code_verifier_encrypted=vault.seal(pkce.verifier, context=_verifier_context(state_hash)),
+            code_verifier_encrypted=vault.seal(
+                pkce.verifier, context=_verifier_context(state_hash)
+            ),
             redirect_url=check_redirect_url(redirect_url),
             expires_at=utcnow() + STATE_LIFETIME,
         )
@@ -123,11 +125,17 @@ async def _consume_state(
         if row.used_at is not None:
             return row, None, "This connect link was already used; start Connect TikTok again."
         if row.expires_at <= utcnow():
-            return row, None, "This connect link expired (after 10 minutes); start Connect TikTok again."
+            return (
+                row,
+                None,
+                "This connect link expired (after 10 minutes); start Connect TikTok again.",
+            )
         if signed_in_account is not None and signed_in_account != row.account_id:
             return None, None, "This connect link belongs to another ZakiPost account."
         row.used_at = utcnow()
-        verifier = vault.open(row.code_verifier_encrypted, context=_verifier_context(row.state_hash))
+        verifier = vault.open(
+            row.code_verifier_encrypted, context=_verifier_context(row.state_hash)
+        )
         return row, verifier, None
 
 
@@ -141,13 +149,17 @@ async def complete_connect(
     signed_in_account: uuid.UUID | None = None,
 ) -> ConnectResult:
     """Handle TikTok's redirect back. Nothing is stored unless every check passes."""
-    row, verifier, refusal = await _consume_state(sessionmaker, vault, params.state, signed_in_account)
+    row, verifier, refusal = await _consume_state(
+        sessionmaker, vault, params.state, signed_in_account
+    )
     redirect_url = row.redirect_url if row is not None else None
     account_id = row.account_id if row is not None else None
 
     def fail(error: str, description: str) -> ConnectResult:
         log.info("connect_refused", error=error)
-        return ConnectResult(False, redirect_url, account_id, error=error, error_description=description)
+        return ConnectResult(
+            False, redirect_url, account_id, error=error, error_description=description
+        )
 
     if refusal is not None or row is None:
         return fail("invalid_state", refusal or "Invalid state.")
@@ -172,8 +184,12 @@ async def complete_connect(
         )
         missing = [s for s in settings.tiktok.scopes if grant.scopes and s not in grant.scopes]
         if missing:
-            return fail("missing_scopes", "These permissions were not granted: " + ", ".join(missing))
-        fields = USER_FIELDS_BASIC + (USER_FIELDS_PROFILE if "user.info.profile" in grant.scopes else ())
+            return fail(
+                "missing_scopes", "These permissions were not granted: " + ", ".join(missing)
+            )
+        fields = USER_FIELDS_BASIC + (
+            USER_FIELDS_PROFILE if "user.info.profile" in grant.scopes else ()
+        )
         user = await tiktok.get_user_info(grant.access_token, fields)
     except TikTokError as exc:
         log.warning("connect_exchange_failed", error=exc.code)
@@ -182,13 +198,15 @@ async def complete_connect(
     async with sessionmaker() as session, session.begin():
         connection = (
             await session.scalars(
-                select(Connection).where(
-                    Connection.account_id == row.account_id, Connection.open_id == grant.open_id
-                ).with_for_update()
+                select(Connection)
+                .where(Connection.account_id == row.account_id, Connection.open_id == grant.open_id)
+                .with_for_update()
             )
         ).first()
         if connection is None:
-            connection = Connection(id=uuid.uuid4(), account_id=row.account_id, open_id=grant.open_id)
+            connection = Connection(
+                id=uuid.uuid4(), account_id=row.account_id, open_id=grant.open_id
+            )
             session.add(connection)
         connection.union_id = user.union_id
         connection.username = user.username
@@ -230,7 +248,9 @@ async def get_for(session: AsyncSession, account_id: uuid.UUID, ref: str | uuid.
     return connection
 
 
-def creator_info_record(info: CreatorInfo | None, refusal: TikTokPostingRefused | None) -> dict[str, Any]:
+def creator_info_record(
+    info: CreatorInfo | None, refusal: TikTokPostingRefused | None
+) -> dict[str, Any]:
     record: dict[str, Any] = info.model_dump(mode="json") if info is not None else {}
     record["can_post"] = refusal is None
     record["cannot_post_reason"] = refusal.code if refusal is not None else None
@@ -255,7 +275,10 @@ async def refresh_creator_info(
         if connection is None:
             raise ConnectionNotFound()
         if record.get("privacy_level_options") is None and connection.creator_info:
-            record = {**connection.creator_info, **{k: v for k, v in record.items() if k.startswith(("can_", "cannot_"))}}
+            record = {
+                **connection.creator_info,
+                **{k: v for k, v in record.items() if k.startswith(("can_", "cannot_"))},
+            }
         connection.creator_info = record
         connection.creator_info_fetched_at = utcnow()
     return record

@@ -28,7 +28,7 @@ SWEEP_EVERY = dt.timedelta(minutes=10)
 
 def refresh_ahead(connection_id: uuid.UUID) -> dt.timedelta:
     # Stable per connection, between 2 and 3 hours.
-    jitter = random.Random(connection_id.int).random()  # noqa: S311 (spread, not security)
+    jitter = random.Random(connection_id.int).random()
     return REFRESH_AHEAD + dt.timedelta(hours=jitter)
 
 
@@ -47,7 +47,7 @@ async def sweep(ctx: JobContext) -> int:
             )
         ).all()
         for connection_id, expires_at in rows:
-            if expires_at - now > refresh_ahead(connection_id):
+            if expires_at is None or expires_at - now > refresh_ahead(connection_id):
                 continue
             job = await enqueue(
                 session,
@@ -82,4 +82,3 @@ def register(registry: TaskRegistry, tokens: TokenVault) -> None:
         return await refresh(ctx, tokens, uuid.UUID(connection_id))
 
     registry.periodic(SWEEP_TASK, every=SWEEP_EVERY)
-

@@ -208,7 +208,9 @@ class TokenVault:
     def _open_access(self, connection_id: uuid.UUID, snapshot: _Snapshot) -> str:
         if snapshot.access_token_encrypted is None:
             raise ReconnectRequired()
-        return self._vault.open(snapshot.access_token_encrypted, context=access_context(connection_id))
+        return self._vault.open(
+            snapshot.access_token_encrypted, context=access_context(connection_id)
+        )
 
     async def _take_lease(self, connection_id: uuid.UUID, generation: int) -> bool:
         now = self._clock()

@@ -97,7 +97,9 @@ async def _idempotent(
     fingerprint = idempotency.request_hash("POST", path, fingerprint_body)
     stored = await idempotency.replay(session, account.id, key, fingerprint)
     if stored is not None:
-        return JSONResponse(stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"})
+        return JSONResponse(
+            stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"}
+        )
     try:
         # The key row goes in first, so a concurrent twin waits on it and then replays.
         await idempotency.remember(session, account.id, key, fingerprint, 0, {})
@@ -106,7 +108,9 @@ async def _idempotent(
         stored = await idempotency.replay(session, account.id, key, fingerprint)
         if stored is None or stored[0] == 0:
             raise
-        return JSONResponse(stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"})
+        return JSONResponse(
+            stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"}
+        )
     body = await accept()
     await idempotency.complete(session, account.id, key, 200, body)
     return JSONResponse(body)
@@ -136,7 +140,9 @@ async def list_posts(
     account: ApiAccount,
     session: ReadSessionDep,
     status: Annotated[PostStatus | None, Query(description="Only posts in this status.")] = None,
-    tiktok_account_id: Annotated[str | None, Query(description="Only this account's posts.")] = None,
+    tiktok_account_id: Annotated[
+        str | None, Query(description="Only this account's posts.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
 ) -> Envelope[PostPage]:
@@ -152,7 +158,9 @@ async def list_posts(
         limit=limit,
         cursor=post_service.Cursor.decode(cursor) if cursor else None,
     )
-    tokens = {c.id: str(c.internal_token) for c in await connection_service.list_for(session, account.id)}
+    tokens = {
+        c.id: str(c.internal_token) for c in await connection_service.list_for(session, account.id)
+    }
     return ok(
         PostPage(
             items=[PostOut.of(p, tokens.get(p.connection_id, "")) for p in page],

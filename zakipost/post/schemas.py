@@ -107,7 +107,13 @@ class TimelineEvent(Schema):
 
     @classmethod
     def of(cls, event: PostEvent) -> TimelineEvent:
-        return cls(at=event.at, status=event.status, step=event.step, message=event.message, details=event.details)
+        return cls(
+            at=event.at,
+            status=event.status,
+            step=event.step,
+            message=event.message,
+            details=event.details,
+        )
 
 
 class PostError(Schema):

@@ -18,7 +18,15 @@ from zakipost.connection import service as connection_service
 from zakipost.connection.errors import ConnectionRevoked, ReconnectRequired
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import random_string
-from zakipost.models import Account, Connection, ConnectionStatus, MediaKind, Post, PostEvent, PostMode
+from zakipost.models import (
+    Account,
+    Connection,
+    ConnectionStatus,
+    MediaKind,
+    Post,
+    PostEvent,
+    PostMode,
+)
 from zakipost.post.errors import MissingScope, PostNotFound
 from zakipost.post.schemas import VideoPublishRequest
 from zakipost.publishing import machine
@@ -71,7 +79,9 @@ async def accept_video(
 
     connection = await connection_service.get_for(session, account.id, request.tiktok_account_id)
     usable_connection(connection, "video.publish")
-    check_url_syntax(request.video_url, allow_private_networks=settings.media.allow_private_networks)
+    check_url_syntax(
+        request.video_url, allow_private_networks=settings.media.allow_private_networks
+    )
     post = Post(
         id=uuid.uuid4(),
         publish_id=new_publish_id(),
@@ -101,7 +111,9 @@ async def accept_video(
         reference=post.publish_id,
     )
     session.add(post)
-    session.add(machine.new_post_status(post, PostStatus.queued, "Accepted; publishing starts now."))
+    session.add(
+        machine.new_post_status(post, PostStatus.queued, "Accepted; publishing starts now.")
+    )
     await session.flush()
     await enqueue_run(session, post)
     return post
@@ -169,7 +181,9 @@ async def list_for(
             )
         )
     rows = (
-        await session.scalars(query.order_by(Post.created_at.desc(), Post.id.desc()).limit(limit + 1))
+        await session.scalars(
+            query.order_by(Post.created_at.desc(), Post.id.desc()).limit(limit + 1)
+        )
     ).all()
     page = rows[:limit]
     following = Cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None

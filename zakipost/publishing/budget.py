@@ -42,7 +42,9 @@ async def reserve(
 ) -> dt.datetime | None:
     """Spend one request of ``family`` now, or return when one will be free."""
     # Serialize reservations per connection across workers (SQLite's write lock does it there).
-    await session.execute(select(Connection.id).where(Connection.id == connection_id).with_for_update())
+    await session.execute(
+        select(Connection.id).where(Connection.id == connection_id).with_for_update()
+    )
     bucket = f"{connection_id}:{family}"
     since = now - WINDOW
     await session.execute(

@@ -29,7 +29,9 @@ def can_transition(current: PostStatus, target: PostStatus) -> bool:
     return target in ALLOWED[current]
 
 
-def new_post_status(post: Post, status: PostStatus, message: str, *, now: dt.datetime | None = None) -> PostEvent:
+def new_post_status(
+    post: Post, status: PostStatus, message: str, *, now: dt.datetime | None = None
+) -> PostEvent:
     """The status a post is born with, and its first timeline line."""
     post.status = status
     post.step = None

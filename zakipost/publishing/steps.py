@@ -26,7 +26,12 @@ from zakipost.media import probe as media_probe
 from zakipost.models import Connection, Post, Transfer
 from zakipost.publishing import budget, machine
 from zakipost.publishing.deps import PipelineDeps
-from zakipost.publishing.failures import PostDeferred, PostFailure, PostUndetermined, from_fail_reason
+from zakipost.publishing.failures import (
+    PostDeferred,
+    PostFailure,
+    PostUndetermined,
+    from_fail_reason,
+)
 from zakipost.publishing.states import PostStatus, PostStep
 from zakipost.tiktok import (
     CreatorInfo,
@@ -74,16 +79,16 @@ class Step:
             raise PostFailure("post_missing", "The post no longer exists.")
         return post
 
-    async def write(self, change: Callable[[AsyncSession, Post], Awaitable[T] | T]) -> T:
-        """Apply ``change`` to the post in a transaction fenced by this job's lease."""
+    async def write(self, change: Callable[[AsyncSession, Post], Any]) -> None:
+        """Apply ``change`` (plain or async) to the post in a transaction fenced by this
+        job's lease."""
         async with self.ctx.fenced() as session:
             post = await session.get(Post, self.post_id, with_for_update=True)
             if post is None:
                 raise PostFailure("post_missing", "The post no longer exists.")
             result = change(session, post)
             if asyncio.iscoroutine(result):
-                result = await result
-            return result  # type: ignore[return-value]
+                await result
 
     async def advance(self, step: PostStep, message: str, **fields: Any) -> None:
         def change(session: AsyncSession, post: Post) -> None:
@@ -91,7 +96,9 @@ class Step:
                 setattr(post, name, value)
             if (post.options or {}).get("step_failures"):
                 post.options = {k: v for k, v in post.options.items() if k != "step_failures"}
-            machine.transition(session, post, PostStatus.processing, message, step=step, now=self.now())
+            machine.transition(
+                session, post, PostStatus.processing, message, step=step, now=self.now()
+            )
 
         await self.write(change)
 
@@ -103,13 +110,17 @@ class Step:
         if free_at is not None:
             raise PostDeferred(free_at, f"TikTok allows {limit} {family} requests a minute")
 
-    async def tiktok(self, post: Post, family: budget.Family | None, call: Callable[[str], Awaitable[T]]) -> T:
+    async def tiktok(
+        self, post: Post, family: budget.Family | None, call: Callable[[str], Awaitable[T]]
+    ) -> T:
         if family is not None:
             await self.spend(post.connection_id, family)
         try:
             return await self.deps.tokens.call(post.connection_id, call)
         except TikTokRateLimited:
-            backoff = dt.timedelta(seconds=self.deps.settings.publishing.rate_limited_backoff_seconds)
+            backoff = dt.timedelta(
+                seconds=self.deps.settings.publishing.rate_limited_backoff_seconds
+            )
             raise PostDeferred(self.now() + backoff, "TikTok asked us to slow down") from None
 
 
@@ -125,20 +136,28 @@ async def creator_info(step: Step, post: Post) -> CreatorInfo:
     cached = connection.creator_info
     fetched = connection.creator_info_fetched_at
     if cached and cached.get("can_post") and fetched and step.now() - fetched < cache_for:
-        return CreatorInfo.model_validate({k: v for k, v in cached.items() if k in CreatorInfo.model_fields})
+        return CreatorInfo.model_validate(
+            {k: v for k, v in cached.items() if k in CreatorInfo.model_fields}
+        )
     try:
-        info = await step.tiktok(post, budget.Family.creator_info, step.deps.tiktok.query_creator_info)
+        info = await step.tiktok(
+            post, budget.Family.creator_info, step.deps.tiktok.query_creator_info
+        )
         refusal = None
     except TikTokPostingRefused as exc:
         info, refusal = None, exc
     async with step.deps.sessionmaker() as session, session.begin():
         row = await session.get(Connection, post.connection_id, with_for_update=True)
         if row is not None:
-            row.creator_info = creator_info_record(info, refusal) if info or not row.creator_info else {
-                **row.creator_info,
-                **creator_info_record(None, refusal),
-                "privacy_level_options": row.creator_info.get("privacy_level_options", []),
-            }
+            row.creator_info = (
+                creator_info_record(info, refusal)
+                if info or not row.creator_info
+                else {
+                    **row.creator_info,
+                    **creator_info_record(None, refusal),
+                    "privacy_level_options": row.creator_info.get("privacy_level_options", []),
+                }
+            )
             row.creator_info_fetched_at = step.now()
     if refusal is not None:
         raise await posting_refused(step, post, refusal)
@@ -152,10 +171,14 @@ async def posting_refused(step: Step, post: Post, refusal: TikTokPostingRefused)
         return PostDeferred(await next_free_slot(step, post), refusal.message or refusal.code)
     if isinstance(refusal, PrivacyLevelOptionMismatch):
         return PostFailure(
-            "privacy_level_not_allowed", refusal.message or "TikTok refused the privacy level.", caller_error=True
+            "privacy_level_not_allowed",
+            refusal.message or "TikTok refused the privacy level.",
+            caller_error=True,
         )
     if isinstance(refusal, UrlOwnershipUnverified):
-        return PostFailure("url_ownership_unverified", "TikTok refused to pull the media from an unverified URL.")
+        return PostFailure(
+            "url_ownership_unverified", "TikTok refused to pull the media from an unverified URL."
+        )
     return PostFailure(refusal.code, refusal.message or "TikTok refused the post.", retryable=False)
 
 
@@ -176,7 +199,9 @@ async def check_daily_cap(step: Step, post: Post) -> None:
     async with step.deps.sessionmaker() as session:
         connection = await session.get(Connection, post.connection_id)
         sent = await session.scalar(
-            select(func.count()).select_from(Post).where(
+            select(func.count())
+            .select_from(Post)
+            .where(
                 Post.connection_id == post.connection_id,
                 Post.submitted_at > step.now() - DAY,
                 Post.id != post.id,
@@ -225,7 +250,9 @@ async def preflight(step: Step, post: Post) -> None:
     await check_daily_cap(step, post)
     notes = []
     if post.privacy_level is None:
-        notes.append("privacy_level was not given; the post will be SELF_ONLY (only the creator sees it)")
+        notes.append(
+            "privacy_level was not given; the post will be SELF_ONLY (only the creator sees it)"
+        )
     options = {
         **(post.options or {}),
         **switches,
@@ -276,7 +303,9 @@ async def probe(step: Step, post: Post) -> None:
     info = await asyncio.to_thread(media_probe.probe_video, path)
     max_duration = (post.options or {}).get("max_video_post_duration_sec") or 600
     media_probe.check_video(info, max_duration_sec=int(max_duration))
-    transfer = Transfer.pull_from_url if _verified_for_pull(step, post.video_url) else Transfer.file_upload
+    transfer = (
+        Transfer.pull_from_url if _verified_for_pull(step, post.video_url) else Transfer.file_upload
+    )
     await step.advance(
         PostStep.initializing,
         f"Video checked: {info.width}×{info.height}, {info.duration:.1f} s, "
@@ -332,26 +361,38 @@ async def initialize(step: Step, post: Post) -> None:
     info = post_info(post)
     try:
         result: InitResult = await step.tiktok(
-            post, None, lambda token: step.deps.tiktok.init_direct_video(token, post_info=info, source=source)
+            post,
+            None,
+            lambda token: step.deps.tiktok.init_direct_video(token, post_info=info, source=source),
         )
     except UrlOwnershipUnverified:
         # TikTok refused to pull, so nothing was created: send the bytes instead.
         def fallback(session: AsyncSession, row: Post) -> None:
             row.transfer = Transfer.file_upload
             row.options = {**(row.options or {}), "init_attempted": False}
-            machine.note(session, row, "TikTok has not verified this URL prefix; uploading the file instead.", now=step.now())
+            machine.note(
+                session,
+                row,
+                "TikTok has not verified this URL prefix; uploading the file instead.",
+                now=step.now(),
+            )
 
         await step.write(fallback)
         return
     except TikTokPostingRefused as refusal:
         raise await posting_refused(step, post, refusal) from None
     upload_url = result.upload_url
-    encrypted = step.deps.vault.seal(upload_url, context=f"posts.upload_url:{post.id}") if upload_url else None
+    encrypted = (
+        step.deps.vault.seal(upload_url, context=f"posts.upload_url:{post.id}")
+        if upload_url
+        else None
+    )
     now = step.now()
     submitted = post.transfer is Transfer.pull_from_url
     await step.advance(
         PostStep.uploading if post.transfer is Transfer.file_upload else PostStep.awaiting_tiktok,
-        "TikTok accepted the post" + (" and is pulling the video." if submitted else "; uploading the video."),
+        "TikTok accepted the post"
+        + (" and is pulling the video." if submitted else "; uploading the video."),
         tiktok_publish_id=result.publish_id,
         upload_url_encrypted=encrypted,
         upload_expires_at=now + dt.timedelta(hours=1) if upload_url else None,
@@ -369,11 +410,17 @@ async def upload(step: Step, post: Post) -> None:
     if post.upload_expires_at and post.upload_expires_at <= step.now():
         await restart_upload(step, "TikTok's one-hour upload window closed before the last chunk")
         return
-    upload_url = step.deps.vault.open(post.upload_url_encrypted, context=f"posts.upload_url:{post.id}")
+    upload_url = step.deps.vault.open(
+        post.upload_url_encrypted, context=f"posts.upload_url:{post.id}"
+    )
     plan = plan_chunks(post.media_size, chunk_size=post.chunk_size)
     path = Path(post.media_path or "")
-    if not path.exists():
-        raise PostFailure("media_lost", "The fetched video is no longer on this worker; it will be fetched again.", retryable=True)
+    if not await asyncio.to_thread(path.exists):
+        raise PostFailure(
+            "media_lost",
+            "The fetched video is no longer on this worker; it will be fetched again.",
+            retryable=True,
+        )
     content_type = media_probe.content_type_for_info(post.media_info or {})
 
     async def progress(p: UploadProgress) -> None:
@@ -417,7 +464,14 @@ async def restart_upload(step: Step, why: str) -> None:
         row.upload_url_encrypted = None
         row.uploaded_bytes = 0
         row.options = {**(row.options or {}), "init_attempted": False}
-        machine.transition(session, row, PostStatus.processing, f"{why}; starting the upload over.", step=PostStep.initializing, now=step.now())
+        machine.transition(
+            session,
+            row,
+            PostStatus.processing,
+            f"{why}; starting the upload over.",
+            step=PostStep.initializing,
+            now=step.now(),
+        )
 
     await step.write(reset)
 
@@ -428,9 +482,13 @@ async def resume_final_chunk(step: Step, post: Post) -> None:
     total = post.media_size or 0
     if status.status == PublishState.PROCESSING_UPLOAD and (status.uploaded_bytes or 0) < total:
         if post.upload_expires_at and post.upload_expires_at > step.now():
-            await step.advance(PostStep.uploading, "The last chunk had not arrived; sending it again.")
+            await step.advance(
+                PostStep.uploading, "The last chunk had not arrived; sending it again."
+            )
             return
-        await restart_upload(step, "The last chunk never reached TikTok and the upload window closed")
+        await restart_upload(
+            step, "The last chunk never reached TikTok and the upload window closed"
+        )
         return
     await step.advance(PostStep.awaiting_tiktok, "TikTok has the whole video; checking its status.")
 
@@ -459,10 +517,19 @@ async def await_tiktok(step: Step, post: Post) -> bool:
     """Check TikTok's status once; True when the post reached an end."""
     status = await fetch_status(step, post)
     if status.status == PublishState.PUBLISH_COMPLETE:
-        await finish(step, PostStatus.published, "Published on TikTok.", post_ids=status.publicly_available_post_ids)
+        await finish(
+            step,
+            PostStatus.published,
+            "Published on TikTok.",
+            post_ids=status.publicly_available_post_ids,
+        )
         return True
     if status.status == PublishState.SEND_TO_USER_INBOX:
-        await finish(step, PostStatus.in_inbox, "Sent to the creator's TikTok inbox; they finish it in the app.")
+        await finish(
+            step,
+            PostStatus.in_inbox,
+            "Sent to the creator's TikTok inbox; they finish it in the app.",
+        )
         return True
     if status.status == PublishState.FAILED:
         raise from_fail_reason(status.fail_reason)
@@ -481,7 +548,9 @@ async def await_tiktok(step: Step, post: Post) -> bool:
     raise PostDeferred(step.now() + dt.timedelta(seconds=delay), "TikTok is processing the post")
 
 
-async def finish(step: Step, status: PostStatus, message: str, *, post_ids: list[str] | None = None) -> None:
+async def finish(
+    step: Step, status: PostStatus, message: str, *, post_ids: list[str] | None = None
+) -> None:
     def change(session: AsyncSession, row: Post) -> None:
         if post_ids:
             row.tiktok_post_ids = list(post_ids)
@@ -495,4 +564,4 @@ async def finish(step: Step, status: PostStatus, message: str, *, post_ids: list
 async def discard_media(step: Step) -> None:
     post = await step.load()
     if post.media_path:
-        Path(post.media_path).unlink(missing_ok=True)
+        await asyncio.to_thread(Path(post.media_path).unlink, missing_ok=True)

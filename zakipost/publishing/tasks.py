@@ -103,7 +103,14 @@ async def _start(step: steps.Step, post: Post) -> None:
         if late is not None and late > dt.timedelta(seconds=60):
             message = f"Processing started {int(late.total_seconds())} s after the scheduled time."
         row.started_at = row.started_at or step.now()
-        machine.transition(session, row, PostStatus.processing, message, step=row.step or PostStep.preflight, now=step.now())
+        machine.transition(
+            session,
+            row,
+            PostStatus.processing,
+            message,
+            step=row.step or PostStep.preflight,
+            now=step.now(),
+        )
 
     await step.write(change)
 
@@ -134,9 +141,13 @@ async def _fail(step: steps.Step, failure: PostFailure) -> None:
         row.error_retryable = failure.retryable
         row.tiktok_fail_reason = failure.fail_reason
         row.upload_url_encrypted = None
-        machine.transition(session, row, PostStatus.failed, failure.message, step=PostStep.done, now=step.now())
+        machine.transition(
+            session, row, PostStatus.failed, failure.message, step=PostStep.done, now=step.now()
+        )
         if refund and row.cost_points:
-            await points.refund(session, row.account_id, reference=row.publish_id, reason="Publish failed")
+            await points.refund(
+                session, row.account_id, reference=row.publish_id, reason="Publish failed"
+            )
 
     await step.write(change)
     await steps.discard_media(step)
@@ -148,7 +159,14 @@ async def _undetermined(step: steps.Step, message: str) -> None:
         row.error_code = "outcome_unknown"
         row.error_message = message
         row.error_retryable = False
-        machine.transition(session, row, PostStatus.unknown, message, step=PostStep.awaiting_tiktok if row.tiktok_publish_id else row.step, now=step.now())
+        machine.transition(
+            session,
+            row,
+            PostStatus.unknown,
+            message,
+            step=PostStep.awaiting_tiktok if row.tiktok_publish_id else row.step,
+            now=step.now(),
+        )
 
     await step.write(change)
 
@@ -162,11 +180,13 @@ async def _retry_later(step: steps.Step, what: str) -> None:
     failures = int((post.options or {}).get("step_failures", 0)) + 1
     if failures >= settings.max_attempts:
         return
-    delay = settings.retry_base_seconds * 2 ** (failures - 1) * (0.5 + random.random() / 2)  # noqa: S311
+    delay = settings.retry_base_seconds * 2 ** (failures - 1) * (0.5 + random.random() / 2)
 
     def record(session: AsyncSession, row: Post) -> None:
         row.options = {**(row.options or {}), "step_failures": failures}
-        machine.note(session, row, f"Temporary problem ({what}); retrying in {delay:.1f} s.", now=step.now())
+        machine.note(
+            session, row, f"Temporary problem ({what}); retrying in {delay:.1f} s.", now=step.now()
+        )
 
     await step.write(record)
     raise Defer(step.now() + dt.timedelta(seconds=delay), f"retrying after {what}")

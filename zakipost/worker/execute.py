@@ -14,7 +14,7 @@ from zakipost.db import dialect
 from zakipost.logging import get_logger
 from zakipost.worker import lease, wakeup
 from zakipost.worker.context import JobContext
-from zakipost.worker.errors import LeaseLost
+from zakipost.worker.errors import JobError, LeaseLost
 from zakipost.worker.jobs import Clock
 from zakipost.worker.registry import Task
 from zakipost.worker.retry import RetryAction, describe
@@ -24,6 +24,8 @@ log = get_logger("zakipost.worker")
 
 
 class Outcome(enum.StrEnum):
+    """How one attempt ended, as reported to ``Worker(on_outcome=...)``."""
+
     succeeded = "succeeded"  # the handler returned; the job is done
     failed = "failed"  # a permanent error or the last attempt; the job is done
     retried = "retried"  # back to todo after a backoff
@@ -91,14 +93,17 @@ class Execution:
         decision = self.task.retry.decide(
             exc, attempts=job.attempts, now=self._clock(), max_attempts=job.max_attempts
         )
-        log.info(
+        # A JobError is the handler speaking on purpose; anything else is a surprise and
+        # deserves its traceback in the log.
+        expected = isinstance(exc, JobError)
+        (log.info if expected else log.warning)(
             "job.error",
             job_id=str(job.id),
             kind=job.kind,
             attempt=job.attempts,
             action=str(decision.action),
             error=describe(exc),
-            exc_info=decision.action is RetryAction.retry,
+            exc_info=not expected,
         )
         if decision.action is RetryAction.fail:
             return await self._record(Outcome.failed, error=decision.error)

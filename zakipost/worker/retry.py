@@ -15,6 +15,8 @@ MAX_ERROR_LENGTH = 2000
 
 
 class RetryAction(enum.StrEnum):
+    """What a RetryDecision does with the job."""
+
     retry = "retry"  # back to todo at run_at; the attempt counted
     defer = "defer"  # back to todo at run_at; the attempt given back
     fail = "fail"  # failed for good

@@ -1,0 +1,190 @@
+"""Crash safety: worker processes are SIGKILLed at random moments while posts publish.
+
+Every post must end published, and TikTok (the sandbox) must have received each exactly
+once. The sandbox runs as a real server, the workers as real processes sharing the test
+database; the gateway accepts the posts in process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from tests.connection.conftest import CALLBACK_TARGET
+from tests.fixtures.app import TEST_MASTER_KEY, AccountWithKeys, create_account, make_settings
+from tests.fixtures.consent import consent
+from tests.fixtures.media_server import MediaServer
+from tests.fixtures.servers import ThreadedServer
+from tests.sandbox.media import make_video
+from zakipost.main import create_app
+from zakipost.models import Post
+from zakipost.publishing.states import PostStatus
+from zakipost.sandbox import SandboxConfig, create_sandbox_app
+
+CREATORS = 4
+POSTS_PER_CREATOR = 4
+
+
+@pytest.fixture
+def sandbox_server() -> Iterator[ThreadedServer]:
+    config = SandboxConfig(progression="immediate")
+    app = create_sandbox_app(config)
+    for i in range(CREATORS):
+        app.state.sandbox.add_creator(username=f"crash_{i}")
+    server = ThreadedServer(app).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def gateway(
+    tmp_path: Path, engine: AsyncEngine, sandbox_server: ThreadedServer
+) -> AsyncIterator[FastAPI]:
+    settings = make_settings(tmp_path, tiktok={"sandbox_url": sandbox_server.url})
+    app = create_app(settings, engine=engine, mount_sandbox=False)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+def spawn_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as output:
+        # The child keeps its own copy of the file descriptor.
+        return subprocess.Popen(
+            [sys.executable, "-m", "zakipost", "worker", "--concurrency", "4"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def connect_creators(
+    client: httpx.AsyncClient, owner: AccountWithKeys, count: int, first_index: int
+) -> list[str]:
+    ids = []
+    async with httpx.AsyncClient() as browser:
+        for i in range(count):
+            started = await client.post(
+                "/v1/tiktok/connect", json={"redirect_url": CALLBACK_TARGET}, headers=owner.headers
+            )
+            result = await consent(
+                browser, started.json()["data"]["authorize_url"], creator_index=first_index + i
+            )
+            back = await client.get(result.location, follow_redirects=False)
+            location = back.headers["location"]
+            ids.append(location.split("tiktok_account_id=")[1])
+    return ids
+
+
+async def statuses(sessionmaker: async_sessionmaker[AsyncSession]) -> Counter[str]:
+    async with sessionmaker() as session:
+        rows = (await session.scalars(select(Post.status))).all()
+    return Counter(s.value for s in rows)
+
+
+@pytest.mark.slow
+async def test_posts_survive_sigkilled_workers(
+    gateway: FastAPI,
+    engine: AsyncEngine,
+    database_urls: dict[str, str],
+    dialect: str,
+    sandbox_server: ThreadedServer,
+    media_server: MediaServer,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+) -> None:
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        owner = await create_account(sessionmaker, gateway.state.settings, gateway.state.vault)
+        builtin = len(sandbox_server_creators(sandbox_server))
+        accounts = await connect_creators(client, owner, CREATORS, builtin - CREATORS)
+        video = make_video(seconds=4)
+        (media_server.root / "clip.mp4").write_bytes(video)
+        publish_ids = []
+        for n in range(POSTS_PER_CREATOR):
+            for account in accounts:
+                response = await client.post(
+                    "/v1/tiktok/publish",
+                    json={
+                        "video_url": media_server.url("clip.mp4"),
+                        "tiktok_account_id": account,
+                        "title": f"crash test {account[:8]} #{n}",
+                        "privacy_level": "SELF_ONLY",
+                    },
+                    headers=owner.headers,
+                )
+                assert response.status_code == 200, response.text
+                publish_ids.append(response.json()["data"]["publish_id"])
+
+    env = {
+        **os.environ,
+        "ZAKIPOST_ENV": "testing",
+        "ZAKIPOST_DATABASE_URL": database_urls[dialect],
+        "ZAKIPOST_DATA_DIR": str(tmp_path / "worker-data"),
+        "ZAKIPOST_SECURITY_MASTER_KEYS": TEST_MASTER_KEY,
+        "ZAKIPOST_TIKTOK_SANDBOX_URL": sandbox_server.url,
+        "ZAKIPOST_MEDIA_ALLOW_PRIVATE_NETWORKS": "true",
+        "ZAKIPOST_WORKER_LEASE_SECONDS": "5",
+        "ZAKIPOST_WORKER_RETRY_BASE_SECONDS": "0.2",
+        "ZAKIPOST_WORKER_POLL_INTERVAL_SECONDS": "0.5",
+        "ZAKIPOST_LOG_LEVEL": "WARNING",
+    }
+    count = 3 if dialect == "postgresql" else 2
+    logs = [tmp_path / f"worker-{i}.log" for i in range(count)]
+    workers = [spawn_worker(env, log) for log in logs]
+    rng = random.Random(20261122)
+    kills = 0
+    deadline = time.monotonic() + 150
+    try:
+        while time.monotonic() < deadline:
+            done = await statuses(sessionmaker)
+            if sum(done[s] for s in ("published", "failed", "unknown", "cancelled")) == len(
+                publish_ids
+            ):
+                break
+            await asyncio.sleep(rng.uniform(0.2, 1.0))
+            if kills < 12:
+                victim = rng.randrange(count)
+                workers[victim].send_signal(signal.SIGKILL)
+                workers[victim].wait()
+                kills += 1
+                workers[victim] = spawn_worker(env, logs[victim])
+    finally:
+        for process in workers:
+            process.send_signal(signal.SIGTERM)
+        for process in workers:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    final = await statuses(sessionmaker)
+    worker_output = "\n".join(log.read_text()[-2000:] for log in logs)
+    assert final == Counter({PostStatus.published.value: len(publish_ids)}), (final, worker_output)
+    assert kills >= 3
+
+    async with httpx.AsyncClient() as http:
+        received = (await http.get(f"{sandbox_server.url}/_sandbox/posts")).json()
+    received = received["posts"] if isinstance(received, dict) else received
+    completed = Counter(p["title"] for p in received if p["status"] == "PUBLISH_COMPLETE")
+    assert len(completed) == len(publish_ids)
+    assert set(completed.values()) == {1}, [t for t, c in completed.items() if c > 1]
+
+
+def sandbox_server_creators(server: ThreadedServer) -> list[Any]:
+    data = httpx.get(f"{server.url}/_sandbox/creators").json()
+    return list(data["creators"] if isinstance(data, dict) else data)
