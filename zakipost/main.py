@@ -16,6 +16,7 @@ from zakipost.api import router as api_router
 from zakipost.config import Settings
 from zakipost.connection.endpoints import callback_router
 from zakipost.connection.tokens import TokenVault
+from zakipost.dashboard import routes as dashboard
 from zakipost.db.engine import create_engine, create_read_sessionmaker, create_sessionmaker
 from zakipost.error_handlers import install_error_handlers
 from zakipost.health import router as health_router
@@ -142,6 +143,7 @@ def create_app(
     app.include_router(health_router)
     app.include_router(api_router)
     app.include_router(callback_router)
+    dashboard.install(app)
     app.add_api_route("/", _root_page, methods=["GET"], include_in_schema=False)
     if app.state.sandbox_app is not None:
         app.mount("/sandbox", app.state.sandbox_app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from zakipost.cli import accounts, server
+from zakipost.cli import accounts, security, server
 
 app = typer.Typer(
     name="zakipost",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 server.register(app)
 app.add_typer(accounts.app, name="accounts")
+app.add_typer(security.app, name="security")
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from zakipost.auth.dependencies import ApiAccount
 from zakipost.connection import service as connection_service
 from zakipost.connection.schemas import ConnectRequest, ConnectStarted, TikTokAccountOut
 from zakipost.connection.service import STATE_LIFETIME, CallbackParams
+from zakipost.dashboard.sessions import optional_user
 from zakipost.db.session import ReadSessionDep, SessionDep
 from zakipost.dependencies import (
     SessionmakerDep,
@@ -129,7 +130,8 @@ async def callback(
         error=q.get("error"),
         error_description=q.get("error_description"),
     )
-    signed_in = getattr(request.state, "dashboard_account_id", None)
+    user = await optional_user(request)
+    signed_in = user.account.id if user else None
     result = await connection_service.complete_connect(
         sessionmaker, settings, vault, tiktok, params, signed_in_account=signed_in
     )

@@ -4,6 +4,7 @@ from zakipost.db.base import Base
 from zakipost.models.account import Account
 from zakipost.models.api_key import ApiKey
 from zakipost.models.connection import Connection, ConnectionStatus
+from zakipost.models.dashboard_session import DashboardSession
 from zakipost.models.idempotency_key import IdempotencyKey
 from zakipost.models.job import Job, JobStatus
 from zakipost.models.oauth_state import OAuthState
@@ -18,6 +19,7 @@ __all__ = [
     "Base",
     "Connection",
     "ConnectionStatus",
+    "DashboardSession",
     "IdempotencyKey",
     "Job",
     "JobStatus",

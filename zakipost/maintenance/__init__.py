@@ -1,0 +1,1 @@
+"""Operator maintenance that spans domains."""
