@@ -10,9 +10,9 @@ from __future__ import annotations
 import enum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SCOPES = (
@@ -112,10 +112,34 @@ class PlanSettings(BaseModel):
 
 class MediaSettings(BaseModel):
     allow_private_networks: bool = False
+    # Networks exempt from the address rule (a development allow-list), e.g. ["10.0.0.0/8"].
+    allowed_networks: tuple[IPvAnyNetwork, ...] = ()
     max_bytes: Annotated[int, Field(gt=0)] = 4 * 1000**3
     connect_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     read_timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
     max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
+
+
+class StorageSettings(BaseModel):
+    """The media store: uploads, and the files TikTok pulls (``ZAKIPOST_STORAGE_*``)."""
+
+    backend: Literal["local", "s3"] = "local"
+    # Empty: <data dir>/store.
+    local_dir: str = ""
+    s3_bucket: str = ""
+    # Empty: AWS itself; set it for MinIO, R2 and other S3-compatible services.
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    # Empty: boto3's own credential chain (environment, instance role...).
+    s3_access_key_id: str = ""
+    s3_secret_access_key: SecretStr = SecretStr("")
+    # Where TikTok reads stored media. Empty: <public url>/media, or the bucket's URL with S3.
+    public_base_url: str = ""
+    # Uploaded media not used by a post within this many hours is deleted.
+    upload_ttl_hours: Annotated[float, Field(gt=0)] = 24.0
+    max_upload_bytes: Annotated[int, Field(gt=0)] = 4 * 1000**3
+    # Cache-Control max-age of media served at /media/.
+    public_max_age_seconds: Annotated[int, Field(ge=0)] = 3600
 
 
 class PublishingSettings(BaseModel):
@@ -155,6 +179,7 @@ class Settings(BaseSettings):
     billing: BillingSettings = BillingSettings()
     media: MediaSettings = MediaSettings()
     publishing: PublishingSettings = PublishingSettings()
+    storage: StorageSettings = StorageSettings()
     plans: tuple[PlanSettings, ...] = ()
 
     @field_validator("log_level")

@@ -46,8 +46,12 @@ async def test_no_secret_reaches_the_logs(
     account_id = (await connect_via_api(client, owner))["tiktok_account_id"]
     async with sessionmaker() as session:
         connection = (await session.scalars(select(Connection))).one()
-    first_access = vault.open(connection.access_token_encrypted, context=access_context(connection.id))
-    first_refresh = vault.open(connection.refresh_token_encrypted, context=refresh_context(connection.id))
+    first_access = vault.open(
+        connection.access_token_encrypted, context=access_context(connection.id)
+    )
+    first_refresh = vault.open(
+        connection.refresh_token_encrypted, context=refresh_context(connection.id)
+    )
     await app.state.token_vault.refresh(connection.id, force=True)
     async with sessionmaker() as session:
         connection = (await session.scalars(select(Connection))).one()
@@ -55,11 +59,16 @@ async def test_no_secret_reaches_the_logs(
     refresh = vault.open(connection.refresh_token_encrypted, context=refresh_context(connection.id))
 
     publish_id = await publish(
-        client, owner, video_url=put(media_server, "clip.mp4", make_video(seconds=4)), tiktok_account_id=account_id
+        client,
+        owner,
+        video_url=put(media_server, "clip.mp4", make_video(seconds=4)),
+        tiktok_account_id=account_id,
     )
     await settle(worker, sessionmaker)
     assert (await read(client, owner, publish_id))["status"] == "published"
-    await client.get("/v1/account", headers={**owner.headers, "X-ZakiPost-Client-Secret": "wrong" * 8})
+    await client.get(
+        "/v1/account", headers={**owner.headers, "X-ZakiPost-Client-Secret": "wrong" * 8}
+    )
 
     captured = debug_logs.readouterr()
     logs = captured.out + captured.err

@@ -18,6 +18,7 @@ from zakipost.connection import service as connection_service
 from zakipost.connection.errors import ConnectionRevoked, ReconnectRequired
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import random_string
+from zakipost.media.guard import check_url_syntax
 from zakipost.models import (
     Account,
     Connection,
@@ -75,12 +76,12 @@ async def accept_video(
     session: AsyncSession, settings: Settings, account: Account, request: VideoPublishRequest
 ) -> Post:
     """Validate against the account's state, charge, store and queue a video post."""
-    from zakipost.media.guard import check_url_syntax
-
     connection = await connection_service.get_for(session, account.id, request.tiktok_account_id)
     usable_connection(connection, "video.publish")
     check_url_syntax(
-        request.video_url, allow_private_networks=settings.media.allow_private_networks
+        request.video_url,
+        allow_private_networks=settings.media.allow_private_networks,
+        allowed_networks=settings.media.allowed_networks,
     )
     post = Post(
         id=uuid.uuid4(),

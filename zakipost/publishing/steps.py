@@ -283,6 +283,7 @@ async def fetch(step: Step, post: Post) -> None:
         max_redirects=settings.media.max_redirects,
         transport=step.deps.media_transport,
         resolver=step.deps.media_resolver,
+        allowed_networks=settings.media.allowed_networks,
     )
     await step.advance(
         PostStep.probing,
