@@ -256,3 +256,29 @@ class TestIdempotency:
         )
         assert other.status_code == 409
         assert other.json()["code"] == "idempotency_key_reused"
+
+
+class TestTenantIsolation:
+    async def test_another_accounts_post_is_invisible(
+        self,
+        client: httpx.AsyncClient,
+        owner: AccountWithKeys,
+        account_id: str,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        vault: Vault,
+    ) -> None:
+        accepted = await client.post(
+            "/v1/tiktok/publish", json=body(account_id), headers=owner.headers
+        )
+        publish_id = accepted.json()["data"]["publish_id"]
+        other = await create_account(sessionmaker, settings, vault, email="nosy@example.com")
+        response = await client.get(f"/v1/tiktok/publish/{publish_id}", headers=other.headers)
+        assert response.status_code == 404
+        assert response.json()["code"] == "post_not_found"
+        listed = await client.get("/v1/tiktok/publish", headers=other.headers)
+        assert listed.json()["data"]["items"] == []
+        filtered = await client.get(
+            "/v1/tiktok/publish", params={"tiktok_account_id": account_id}, headers=other.headers
+        )
+        assert filtered.status_code == 404

@@ -61,8 +61,14 @@ async def sweep(ctx: JobContext) -> int:
 
 
 async def refresh(ctx: JobContext, tokens: TokenVault, connection_id: uuid.UUID) -> str:
+    async with ctx.fenced() as session:
+        expires_at = await session.scalar(
+            select(Connection.access_expires_at).where(Connection.id == connection_id)
+        )
+    if expires_at is not None and expires_at - ctx.now() > refresh_ahead(connection_id):
+        return "already_fresh"  # refreshed by someone else since the sweep
     try:
-        await tokens.refresh(connection_id)
+        await tokens.refresh(connection_id, force=True)
     except ReconnectRequired:
         return "reconnect_required"
     except TikTokError as exc:
