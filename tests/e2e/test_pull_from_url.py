@@ -9,8 +9,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.connection.conftest import connect_via_api
-from tests.e2e.test_publish_flow import publish, put, read, sandbox_posts
 from tests.e2e.test_pipeline_rules import guarded_worker
+from tests.e2e.test_publish_flow import publish, put, read, sandbox_posts
 from tests.fixtures.app import create_account, make_settings
 from tests.fixtures.media_server import MediaServer
 from tests.fixtures.pipeline import settle
