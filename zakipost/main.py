@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,6 +23,7 @@ from zakipost.error_handlers import install_error_handlers
 from zakipost.health import router as health_router
 from zakipost.kit.crypto import Vault, load_or_create_key_file, parse_master_keys
 from zakipost.logging import get_logger, register_secret
+from zakipost.storage.endpoints import router as media_router
 from zakipost.tiktok import TikTokClient
 
 log = get_logger(__name__)
@@ -32,6 +34,12 @@ def create_sandbox_for(settings: Settings) -> Any:
     from zakipost.sandbox import SandboxConfig, create_sandbox_app
 
     config = SandboxConfig.from_env()
+    # An embedded sandbox keeps what it received in the data directory, and drops the media
+    # bytes once checked (size and sha256 stay) so a long-running server does not fill the disk.
+    if "ZAKIPOST_SANDBOX_STORAGE_DIR" not in os.environ:
+        config.storage_dir = str(settings.data_dir / "sandbox")
+    if "ZAKIPOST_SANDBOX_KEEP_MEDIA" not in os.environ:
+        config.keep_media = False
     config.redirect_uris = [settings.tiktok_redirect_uri, *config.redirect_uris]
     config.verified_url_prefixes = [f"{settings.public_url}/media/", *config.verified_url_prefixes]
     config.allow_http_pull = True
@@ -143,6 +151,7 @@ def create_app(
     app.include_router(health_router)
     app.include_router(api_router)
     app.include_router(callback_router)
+    app.include_router(media_router)
     dashboard.install(app)
     app.add_api_route("/", _root_page, methods=["GET"], include_in_schema=False)
     if app.state.sandbox_app is not None:
