@@ -34,13 +34,17 @@ class TestSignUp:
         assert re.search(r'id="client-secret">[A-Za-z0-9]{40}<', keys.text)
         assert keys.headers["cache-control"] == "no-store"
 
-    async def test_session_cookie_is_http_only_and_same_site(self, client: httpx.AsyncClient) -> None:
+    async def test_session_cookie_is_http_only_and_same_site(
+        self, client: httpx.AsyncClient
+    ) -> None:
         response = await sign_up(client)
         cookie = response.headers["set-cookie"].lower()
         assert "httponly" in cookie
         assert "samesite=lax" in cookie
 
-    async def test_duplicate_email_is_shown_next_to_the_field(self, client: httpx.AsyncClient) -> None:
+    async def test_duplicate_email_is_shown_next_to_the_field(
+        self, client: httpx.AsyncClient
+    ) -> None:
         await sign_up(client, "dup@example.com")
         client.cookies.clear()
         again = await sign_up(client, "dup@example.com")
@@ -61,7 +65,11 @@ class TestLogin:
         page = await client.get("/dashboard/login")
         response = await client.post(
             "/dashboard/login",
-            data={"email": owner.account.email, "password": "wrong password", "csrf_token": csrf_of(page)},
+            data={
+                "email": owner.account.email,
+                "password": "wrong password",
+                "csrf_token": csrf_of(page),
+            },
         )
         assert response.status_code == 400
         assert "do not match" in response.text
@@ -77,7 +85,9 @@ class TestConnectTikTok:
         await sign_up(client)
         accounts = await client.get("/dashboard/accounts")
         assert "Connect TikTok" in accounts.text
-        started = await client.post("/dashboard/accounts/connect", data={"csrf_token": csrf_of(accounts)})
+        started = await client.post(
+            "/dashboard/accounts/connect", data={"csrf_token": csrf_of(accounts)}
+        )
         assert started.status_code == 303
         result = await consent(client, started.headers["location"])
         back = await client.get(result.location)

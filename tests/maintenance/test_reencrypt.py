@@ -23,7 +23,10 @@ async def test_reencrypt_moves_everything_to_the_newest_key(
         account = (await session.scalars(select(Account))).one()
     assert account.client_secret_encrypted.startswith("v1:k2:")
     # The old key can now be retired: the new one alone opens everything.
-    assert account_service.reveal_credentials(Vault(parse_master_keys(k2)), account) == owner.credentials
+    assert (
+        account_service.reveal_credentials(Vault(parse_master_keys(k2)), account)
+        == owner.credentials
+    )
 
     async with sessionmaker() as session, session.begin():
         again = await reencrypt_all(session, rotated)

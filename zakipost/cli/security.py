@@ -10,7 +10,9 @@ import typer
 from zakipost.cli._common import console, settings_or_exit
 from zakipost.kit.crypto import new_master_key
 
-app = typer.Typer(help="Master keys: create one, re-encrypt under the newest.", no_args_is_help=True)
+app = typer.Typer(
+    help="Master keys: create one, re-encrypt under the newest.", no_args_is_help=True
+)
 
 
 @app.command("new-key")

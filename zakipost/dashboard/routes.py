@@ -114,9 +114,17 @@ async def login(
 @router.get("/signup")
 async def signup_page(request: Request, settings: SettingsDep) -> Response:
     if not settings.security.allow_signup:
-        return render(request, "base.html", 403, title="Sign-up is closed", errors=["Ask the operator for an account."])
+        return render(
+            request,
+            "base.html",
+            403,
+            title="Sign-up is closed",
+            errors=["Ask the operator for an account."],
+        )
     token = _pre_session_csrf(request)
-    page = render(request, "signup.html", title="Sign up", csrf_token=token, email="", field_errors={})
+    page = render(
+        request, "signup.html", title="Sign up", csrf_token=token, email="", field_errors={}
+    )
     return _with_csrf_cookie(page, token, settings)
 
 
@@ -132,7 +140,13 @@ async def signup(
 ) -> Response:
     check_csrf(request.cookies.get(PRE_SESSION_CSRF_COOKIE), csrf_token)
     if not settings.security.allow_signup:
-        return render(request, "base.html", 403, title="Sign-up is closed", errors=["Ask the operator for an account."])
+        return render(
+            request,
+            "base.html",
+            403,
+            title="Sign-up is closed",
+            errors=["Ask the operator for an account."],
+        )
     try:
         async with sessionmaker() as session, session.begin():
             account, _ = await account_service.create(
@@ -165,7 +179,9 @@ async def signup(
 
 
 @router.post("/logout")
-async def logout(user: CurrentUser, sessionmaker: SessionmakerDep, csrf_token: str = Form("")) -> Response:
+async def logout(
+    user: CurrentUser, sessionmaker: SessionmakerDep, csrf_token: str = Form("")
+) -> Response:
     check_csrf(user.csrf_token, csrf_token)
     async with sessionmaker() as session, session.begin():
         await close_session(session, user.session_id)
@@ -191,7 +207,9 @@ async def keys_page(request: Request, user: CurrentUser, vault: VaultDep) -> Res
 
 
 @router.get("/accounts")
-async def accounts_page(request: Request, user: CurrentUser, sessionmaker: SessionmakerDep) -> Response:
+async def accounts_page(
+    request: Request, user: CurrentUser, sessionmaker: SessionmakerDep
+) -> Response:
     async with request.app.state.read_sessionmaker() as session:
         connections = await connection_service.list_for(session, user.account.id)
     notices = ["TikTok account connected."] if request.query_params.get("connected") else []
@@ -232,7 +250,9 @@ async def _csrf_rejected(request: Request, exc: Exception) -> Response:
         "base.html",
         403,
         title="Form expired",
-        errors=["This form expired or was not sent from ZakiPost; go back, reload the page and try again."],
+        errors=[
+            "This form expired or was not sent from ZakiPost; go back, reload the page and try again."
+        ],
     )
 
 

@@ -29,7 +29,11 @@ _COLUMNS: tuple[tuple[type[Any], str, Callable[[Any], str]], ...] = (
     (Account, "client_secret_encrypted", lambda row: secret_context(row.id)),
     (Connection, "access_token_encrypted", lambda row: access_context(row.id)),
     (Connection, "refresh_token_encrypted", lambda row: refresh_context(row.id)),
-    (OAuthState, "code_verifier_encrypted", lambda row: f"oauth_states.code_verifier:{row.state_hash}"),
+    (
+        OAuthState,
+        "code_verifier_encrypted",
+        lambda row: f"oauth_states.code_verifier:{row.state_hash}",
+    ),
     (Post, "upload_url_encrypted", lambda row: f"posts.upload_url:{row.id}"),
 )
 
@@ -39,7 +43,9 @@ async def reencrypt_all(session: AsyncSession, vault: Vault) -> ReencryptReport:
     report = ReencryptReport()
     for model, column, context in _COLUMNS:
         count = 0
-        rows = (await session.scalars(select(model).where(getattr(model, column).is_not(None)))).all()
+        rows = (
+            await session.scalars(select(model).where(getattr(model, column).is_not(None)))
+        ).all()
         for row in rows:
             value = getattr(row, column)
             if value and vault.needs_rotation(value):
