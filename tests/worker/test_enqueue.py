@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.worker.helpers import FakeClock, add_job, all_jobs, get_job
+from tests.worker.helpers import FakeClock, add_job, all_jobs, claim, get_job
 from zakipost.models.account import Account
 from zakipost.models.job import Job, JobStatus
-from zakipost.worker import cancel, enqueue, lease, wakeup
+from zakipost.worker import cancel, enqueue, lease, move_job, wakeup
 
 
 def _account(email: str) -> Account:
@@ -143,6 +143,35 @@ class TestCancel:
         async with sessionmaker() as session, session.begin():
             assert await cancel(session, job_id, now=clock()) is False
         assert (await get_job(sessionmaker, job_id)).status is JobStatus.doing
+
+
+class TestMoveJob:
+    async def test_moves_the_queued_job_and_wakes_workers(
+        self, sessionmaker: async_sessionmaker[AsyncSession], clock: FakeClock
+    ) -> None:
+        job_id = await add_job(
+            sessionmaker, "demo.run", run_at=clock() + dt.timedelta(hours=2), queueing_lock="post:1"
+        )
+        calls: list[str] = []
+        unsubscribe = wakeup.subscribe(lambda: calls.append("woken"))
+        try:
+            async with sessionmaker() as session, session.begin():
+                assert await move_job(session, "post:1", clock(), now=clock()) is True
+        finally:
+            unsubscribe()
+        assert (await get_job(sessionmaker, job_id)).run_at == clock()
+        assert calls == ["woken"]
+
+    async def test_leaves_a_running_job_and_reports_it(
+        self, sessionmaker: async_sessionmaker[AsyncSession], clock: FakeClock
+    ) -> None:
+        job_id = await add_job(sessionmaker, "demo.run", queueing_lock="post:1", now=clock())
+        await claim(sessionmaker, clock)
+        async with sessionmaker() as session, session.begin():
+            later = clock() + dt.timedelta(hours=1)
+            assert await move_job(session, "post:1", later, now=clock()) is False
+            assert await move_job(session, "post:2", later, now=clock()) is False
+        assert (await get_job(sessionmaker, job_id)).run_at == clock()
 
 
 class TestWakeup:

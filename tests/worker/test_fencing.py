@@ -4,15 +4,16 @@ writer still holds a live lease."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.worker.helpers import FakeClock, add_job, claim
 from zakipost.models.account import Account
-from zakipost.worker import ClaimedJob, JobContext, LeaseLost
+from zakipost.worker import ClaimedJob, JobContext, LeaseLost, lease
 
 
 class TestFencing:
@@ -130,3 +131,41 @@ class TestFencing:
             # The claimer waited for the write lock and took the job after the commit.
             assert [j.id for j in await takeover] == [job.id]
         assert await self.plan(sessionmaker, account_id) == "in-time"
+
+    async def test_the_heartbeat_does_not_wait_for_a_fenced_transaction(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FakeClock,
+        dialect: str,
+    ) -> None:
+        if dialect != "postgresql":
+            pytest.skip("SQLite has one writer at a time: a heartbeat waits for any write")
+        await add_job(sessionmaker, "demo.run", now=clock())
+        [job] = await claim(sessionmaker, clock, lease_seconds=60)
+        ctx = self.context(job, sessionmaker, clock)
+
+        async with ctx.fenced():
+            clock.advance(30)
+            async with sessionmaker() as session, session.begin():
+                # Not blocked by the row lock: the expiry comes back unchanged.
+                expires = await lease.renew(session, job, now=clock(), lease_seconds=60)
+            assert expires == job.lease_expires_at
+
+        async with sessionmaker() as session, session.begin():
+            expires = await lease.renew(session, job, now=clock(), lease_seconds=60)
+        assert expires == clock() + dt.timedelta(seconds=60)
+
+
+class TestTransaction:
+    async def test_limits_how_long_it_may_sit_idle(
+        self, sessionmaker: async_sessionmaker[AsyncSession], dialect: str
+    ) -> None:
+        async with lease.transaction(sessionmaker, idle_seconds=1.5) as session:
+            if dialect == "postgresql":
+                setting = await session.scalar(text("SHOW idle_in_transaction_session_timeout"))
+                assert setting == "1500ms"
+        async with sessionmaker() as session, session.begin():
+            if dialect == "postgresql":
+                # SET LOCAL: gone with the transaction.
+                setting = await session.scalar(text("SHOW idle_in_transaction_session_timeout"))
+                assert setting == "0"

@@ -52,6 +52,26 @@ class TestClaim:
         assert row.heartbeat_at == clock()
         assert row.lease_generation == job.lease_generation == 1
 
+    async def test_a_task_may_have_its_own_lease_length(
+        self, sessionmaker: async_sessionmaker[AsyncSession], clock: FakeClock
+    ) -> None:
+        short = await add_job(sessionmaker, "demo.run", now=clock())
+        long = await add_job(sessionmaker, "demo.long", now=clock())
+        async with sessionmaker() as session, session.begin():
+            jobs = await lease.claim(
+                session,
+                owner="w1",
+                kinds={"demo.run", "demo.long"},
+                limit=5,
+                now=clock(),
+                lease_seconds=60,
+                lease_seconds_by_kind={"demo.long": 600},
+            )
+        expiry = {job.id: job.lease_expires_at - clock() for job in jobs}
+        assert expiry == {short: dt.timedelta(seconds=60), long: dt.timedelta(seconds=600)}
+        stored = (await get_job(sessionmaker, long)).lease_expires_at
+        assert stored == clock() + dt.timedelta(seconds=600)
+
     async def test_respects_the_limit(
         self, sessionmaker: async_sessionmaker[AsyncSession], clock: FakeClock
     ) -> None:

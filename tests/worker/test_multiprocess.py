@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -62,18 +62,9 @@ class Workers:
 
 
 @pytest.fixture
-def workers(engine: AsyncEngine, tmp_path: Path, dialect: str) -> Iterator[Workers]:
-    if dialect != "postgresql":
-        pytest.skip("worker processes on several machines need PostgreSQL; SQLite runs one process")
-    pool = Workers(engine.url.render_as_string(hide_password=False), tmp_path)
-    yield pool
-    pool.cleanup()
-
-
-@pytest.fixture
 async def effects_table(engine: AsyncEngine, dialect: str) -> AsyncIterator[None]:
     if dialect != "postgresql":
-        pytest.skip("PostgreSQL only")
+        pytest.skip("worker processes on several machines need PostgreSQL; SQLite runs one process")
     async with engine.begin() as conn:
         await conn.run_sync(mp_worker.EFFECTS.drop, checkfirst=True)
         await conn.run_sync(mp_worker.EFFECTS.create)
@@ -82,12 +73,21 @@ async def effects_table(engine: AsyncEngine, dialect: str) -> AsyncIterator[None
         await conn.run_sync(mp_worker.EFFECTS.drop)
 
 
-async def eventually(check: object, what: str) -> None:
-    """Re-run the async ``check`` until it returns true (guarded against hanging)."""
+@pytest.fixture
+def workers(engine: AsyncEngine, tmp_path: Path, effects_table: None) -> Iterator[Workers]:
+    # Depends on effects_table so the processes are gone before the table is dropped
+    # (a frozen one would hold its locks, and the DROP would wait for ever).
+    pool = Workers(engine.url.render_as_string(hide_password=False), tmp_path)
+    yield pool
+    pool.cleanup()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Re-run ``check`` until it returns true (guarded against hanging)."""
     try:
         async with asyncio.timeout(GUARD):
             # Polls: what it waits for happens in other processes.
-            while not await check():  # type: ignore[operator]  # noqa: ASYNC110
+            while not await check():  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
     except TimeoutError:
         pytest.fail(f"gave up waiting: {what}")
@@ -106,7 +106,7 @@ async def count_status(sessionmaker: async_sessionmaker[AsyncSession], status: J
 
 
 async def test_killed_and_stalled_workers_lose_no_job_and_repeat_no_effect(
-    sessionmaker: async_sessionmaker[AsyncSession], workers: Workers, effects_table: None
+    sessionmaker: async_sessionmaker[AsyncSession], workers: Workers
 ) -> None:
     kind = mp_worker.KIND
     # 1. A job that hangs on its first attempt; whoever takes it is killed with SIGKILL.

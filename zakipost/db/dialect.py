@@ -3,14 +3,15 @@
 Everything else builds portable SQLAlchemy statements and hands the few
 dialect-sensitive ones here:
 
-- the job claim: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent claimers
-  pass over each other's rows; on SQLite the claim's ``BEGIN IMMEDIATE`` transaction
-  already excludes every other writer;
+- the job claim (and lease renewal): ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
+  concurrent claimers pass over each other's rows; on SQLite the ``BEGIN IMMEDIATE``
+  transaction already excludes every other writer;
 - the fence: a row lock (``FOR UPDATE``) on the job on PostgreSQL, held until the
   fenced transaction commits; SQLite's write lock does the same for the whole file;
 - the upsert for queueing locks (``ON CONFLICT DO NOTHING``, both dialects, different
   constructs);
 - transaction-scoped named locks (an advisory lock on PostgreSQL, a no-op on SQLite);
+- a server-side limit on how long a transaction may sit idle (PostgreSQL only);
 - ``NOTIFY``/``LISTEN`` (PostgreSQL only).
 """
 
@@ -21,6 +22,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import asyncpg
 from sqlalchemy import ColumnElement, Row, Select, Table, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -56,19 +58,22 @@ async def insert_job(session: AsyncSession, values: Mapping[str, Any]) -> uuid.U
     return job_id
 
 
-async def claim(
+async def update_skip_locked(
     session: AsyncSession,
     candidates: Select[tuple[uuid.UUID]],
     values: Mapping[str, Any],
     returning: Sequence[ColumnElement[Any]],
 ) -> Sequence[Row[Any]]:
-    """Apply ``values`` to the rows ``candidates`` selects, in one statement; the new rows."""
+    """Apply ``values`` to the jobs ``candidates`` selects, in one statement, passing over
+    rows another transaction has locked; the updated rows. This is the job claim (and the
+    lease renewal, which must not wait on a fenced transaction of the same job)."""
     if dialect_name(session) == "postgresql":
         # SKIP LOCKED: rows another claimer is taking right now are passed over, not waited
         # for. A CTE (not IN (subquery)) so the planner runs the locking select once.
         picked = candidates.with_for_update(skip_locked=True, of=JOBS).cte("picked")
         stmt = update(JOBS).where(JOBS.c.id == picked.c.id)
     else:
+        # One writer at a time: the IMMEDIATE transaction already excludes everyone else.
         stmt = update(JOBS).where(JOBS.c.id.in_(candidates.scalar_subquery()))
     result = await session.execute(stmt.values(**values).returning(*returning))
     return result.all()
@@ -83,6 +88,20 @@ async def lock_job(
     if dialect_name(session) == "postgresql":
         stmt = stmt.with_for_update()
     return (await session.execute(stmt)).first()
+
+
+async def limit_idle(session: AsyncSession, seconds: float) -> None:
+    """Have the server end this transaction if its client goes quiet for ``seconds``.
+
+    A worker frozen mid-transaction (SIGSTOP, a swap storm, a debugger) would otherwise
+    keep its row and advisory locks, and so its jobs, for as long as it stays frozen.
+    PostgreSQL only: on SQLite a frozen process is the only process.
+    """
+    if dialect_name(session) == "postgresql":
+        milliseconds = max(int(seconds * 1000), 1)
+        await session.execute(
+            select(func.set_config("idle_in_transaction_session_timeout", str(milliseconds), True))
+        )
 
 
 def _key_to_bigint(key: str) -> int:
@@ -114,9 +133,13 @@ class Listener:
         return not self._connection.is_closed()
 
     async def close(self) -> None:
-        """Stop listening and close the connection."""
-        if not self._connection.is_closed():
-            await self._connection.close()
+        """Stop listening and close the connection (abruptly if the server does not answer)."""
+        if self._connection.is_closed():
+            return
+        try:
+            await self._connection.close(timeout=5)
+        except (OSError, TimeoutError, asyncpg.PostgresError):
+            self._connection.terminate()
 
 
 async def listen(
@@ -129,8 +152,6 @@ async def listen(
     """
     if engine.dialect.name != "postgresql":
         return None
-    import asyncpg
-
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     connection = await asyncpg.connect(dsn)
     await connection.add_listener(channel, lambda *_: callback())

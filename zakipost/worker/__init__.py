@@ -22,7 +22,7 @@ Key contracts (see README.md next to this file):
 
 from zakipost.models.job import Job, JobStatus
 from zakipost.worker.context import JobContext
-from zakipost.worker.enqueue import cancel, enqueue
+from zakipost.worker.enqueue import cancel, enqueue, move_job
 from zakipost.worker.errors import (
     Defer,
     JobError,
@@ -66,4 +66,5 @@ __all__ = [
     "cancel",
     "enqueue",
     "ensure_scheduled",
+    "move_job",
 ]

@@ -29,9 +29,12 @@ class JobContext:
         sessionmaker: async_sessionmaker[AsyncSession],
         clock: Clock,
         worker_id: str,
+        lease_seconds: float = 60.0,
     ) -> None:
         self.job = job
         self.worker_id = worker_id
+        # The length of this job's lease: also how long a fenced transaction may sit idle.
+        self.lease_seconds = lease_seconds
         self._sessionmaker = sessionmaker
         self._clock = clock
         self._lease_lost = False
@@ -68,11 +71,14 @@ class JobContext:
         SQLite's write lock), so no other worker can take the job over until it commits:
         a stalled worker can never overwrite what a newer holder wrote. Raises
         ``LeaseLost`` (and rolls back) when the lease is gone. Commits on a clean exit,
-        rolls back if the block raises.
+        rolls back if the block raises. On PostgreSQL the server ends the transaction if it
+        sits idle longer than the lease, so a frozen worker cannot hold the job forever.
         """
         if self._lease_lost:
             raise LeaseLost(f"the lease of {self.worker_id} on job {self.job.id} was lost")
-        async with self._sessionmaker() as session, session.begin():
+        async with lease.transaction(
+            self._sessionmaker, idle_seconds=self.lease_seconds
+        ) as session:
             try:
                 self.lease_expires_at = await lease.hold(session, self.job, now=self.now())
             except LeaseLost:

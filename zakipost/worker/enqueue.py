@@ -84,3 +84,31 @@ async def cancel(
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+async def move_job(
+    session: AsyncSession,
+    queueing_lock: str,
+    run_at: dt.datetime,
+    *,
+    now: dt.datetime | None = None,
+) -> bool:
+    """Move the queued job holding ``queueing_lock`` to ``run_at`` (a rescheduled post), in
+    the caller's transaction; False if no such job is queued."""
+    if run_at.tzinfo is None:
+        raise ValueError("run_at must be an aware datetime")
+    moved = (
+        await session.execute(
+            update(Job)
+            .where(Job.queueing_lock == queueing_lock, Job.status == JobStatus.todo)
+            .values(run_at=run_at, updated_at=now or utcnow())
+            .returning(Job.kind)
+            .execution_options(synchronize_session=False)
+        )
+    ).first()
+    if moved is None:
+        return False
+    # Moved earlier, it may be due before a waiting worker means to look again.
+    await dialect.notify(session, CHANNEL, moved.kind)
+    wakeup.notify_after_commit(session)
+    return True

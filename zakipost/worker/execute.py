@@ -132,7 +132,8 @@ class Execution:
     ) -> bool:
         job = self.ctx.job
         now = self._clock()
-        async with self._sessionmaker() as session, session.begin():
+        idle = self.ctx.lease_seconds
+        async with lease.transaction(self._sessionmaker, idle_seconds=idle) as session:
             if job.lock is not None:
                 # Jobs waiting on this lock may run now: wake the workers (at commit).
                 await dialect.notify(session, CHANNEL, job.kind)

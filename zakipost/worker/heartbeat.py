@@ -35,7 +35,7 @@ async def renew_leases(
     live = [e for e in executions if not e.ctx.lease_lost]
     if not live:
         return
-    async with sessionmaker() as session, session.begin():
+    async with lease.transaction(sessionmaker, idle_seconds=lease_seconds) as session:
         for execution in live:
             seconds = execution.task.lease_seconds or lease_seconds
             job = execution.ctx.job

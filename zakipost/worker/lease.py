@@ -8,12 +8,13 @@ taken over changes nothing and learns it from the return value (or ``LeaseLost``
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zakipost.db import dialect
 from zakipost.db.dialect import JOBS
@@ -117,7 +118,7 @@ async def claim(
             value=c.kind,
             else_=literal(expires, UTCDateTime()),
         )
-    rows = await dialect.claim(
+    rows = await dialect.update_skip_locked(
         session,
         candidates,
         {
@@ -150,17 +151,30 @@ async def hold(session: AsyncSession, job: ClaimedJob, *, now: dt.datetime) -> d
 async def renew(
     session: AsyncSession, job: ClaimedJob, *, now: dt.datetime, lease_seconds: float
 ) -> dt.datetime | None:
-    """Extend a live lease; the new expiry, or None if the lease is lost or expired."""
+    """Extend a live lease; the lease's expiry afterwards, or None if it is lost or expired.
+
+    A job row locked by another transaction (this job's own fenced write, most likely) is
+    not waited for: its expiry comes back unchanged and the next beat extends it. So one
+    handler's long transaction cannot stall the heartbeat of its siblings.
+    """
     expires_at = now + dt.timedelta(seconds=lease_seconds)
-    row = (
-        await session.execute(
-            update(JOBS)
-            .where(_held(job), c.lease_expires_at > now)
-            .values(lease_expires_at=expires_at, heartbeat_at=now, updated_at=now)
-            .returning(c.id)
-        )
-    ).first()
-    return expires_at if row is not None else None
+    target = select(c.id).where(_held(job), c.lease_expires_at > now)
+    values = {"lease_expires_at": expires_at, "heartbeat_at": now, "updated_at": now}
+    if await dialect.update_skip_locked(session, target, values, [c.id]):
+        return expires_at
+    current: dt.datetime | None = await session.scalar(select(c.lease_expires_at).where(_held(job)))
+    return current if current is not None and current > now else None
+
+
+@asynccontextmanager
+async def transaction(
+    sessionmaker: async_sessionmaker[AsyncSession], *, idle_seconds: float
+) -> AsyncIterator[AsyncSession]:
+    """A worker transaction that the database ends if its client stalls for ``idle_seconds``
+    (a lease's length), so a frozen worker's locks cannot outlive its leases."""
+    async with sessionmaker() as session, session.begin():
+        await dialect.limit_idle(session, idle_seconds)
+        yield session
 
 
 async def _finish(session: AsyncSession, job: ClaimedJob, values: dict[str, Any]) -> bool:

@@ -10,6 +10,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -201,7 +202,7 @@ class Worker:
         # (unique running lock), which then sees the winner and passes over that lock.
         for _ in range(2):
             try:
-                async with self.sessionmaker() as session, session.begin():
+                async with self._transaction() as session:
                     return await lease.claim(
                         session,
                         owner=self.worker_id,
@@ -221,7 +222,11 @@ class Worker:
     def _spawn(self, job: ClaimedJob) -> asyncio.Task[None]:
         task = self.registry.get(job.kind)
         ctx = JobContext(
-            job, sessionmaker=self.sessionmaker, clock=self.clock, worker_id=self.worker_id
+            job,
+            sessionmaker=self.sessionmaker,
+            clock=self.clock,
+            worker_id=self.worker_id,
+            lease_seconds=task.lease_seconds or self.lease_seconds,
         )
         execution = Execution(ctx, task, sessionmaker=self.sessionmaker, clock=self.clock)
         running = asyncio.create_task(self._execute(execution))
@@ -296,8 +301,11 @@ class Worker:
         periodics = list(self.registry.periodics)
         if not periodics:
             return []
-        async with self.sessionmaker() as session, session.begin():
+        async with self._transaction() as session:
             return await ensure_scheduled(session, periodics, now=self.clock())
+
+    def _transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return lease.transaction(self.sessionmaker, idle_seconds=self.lease_seconds)
 
     async def _maybe_schedule(self) -> None:
         if not self._schedule_due and time.monotonic() - self._last_schedule < self.poll_interval:
