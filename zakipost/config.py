@@ -90,6 +90,8 @@ class WorkerSettings(BaseModel):
     lease_seconds: Annotated[float, Field(ge=5, le=3600)] = 60.0
     poll_interval_seconds: Annotated[float, Field(gt=0, le=300)] = 5.0
     max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
+    # On stop, how long running jobs may finish before they are released to other workers.
+    grace_seconds: Annotated[float, Field(ge=0)] = 30.0
     # First retry delay of a transient failure; doubles each time, with jitter.
     retry_base_seconds: Annotated[float, Field(gt=0)] = 2.0
 
