@@ -41,7 +41,7 @@ def _validation_message(errors: list[dict[str, Any]]) -> tuple[str, list[dict[st
     fields = []
     for err in errors:
         field = _field_path(tuple(err.get("loc", ())))
-        msg = str(err.get("msg", "is invalid"))
+        msg = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
         if err.get("type") == "missing":
             msg = "is required"
         elif err.get("type") == "extra_forbidden":

@@ -29,7 +29,29 @@ from zakipost.tiktok import TikTokClient
 log = get_logger(__name__)
 
 
-def create_sandbox_for(settings: Settings) -> Any:
+class _OwnUrlsInProcess(httpx.AsyncBaseTransport):
+    """Requests to this server's own public URL go through the app in process (no socket,
+    and it works before the server listens); anything else goes out on the network."""
+
+    def __init__(self, app: Any, public_url: str) -> None:
+        self._local = httpx.ASGITransport(app=app)
+        self._network = httpx.AsyncHTTPTransport()
+        self._public = httpx.URL(public_url)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        own = (url.scheme, url.host, url.port) == (
+            self._public.scheme,
+            self._public.host,
+            self._public.port,
+        )
+        return await (self._local if own else self._network).handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._network.aclose()
+
+
+def create_sandbox_for(settings: Settings, app: Any = None) -> Any:
     """The embedded TikTok sandbox, registered with this gateway's callback and media URLs."""
     from zakipost.sandbox import SandboxConfig, create_sandbox_app
 
@@ -43,7 +65,12 @@ def create_sandbox_for(settings: Settings) -> Any:
     config.redirect_uris = [settings.tiktok_redirect_uri, *config.redirect_uris]
     config.verified_url_prefixes = [f"{settings.public_url}/media/", *config.verified_url_prefixes]
     config.allow_http_pull = True
-    return create_sandbox_app(config)
+
+    def pull_client() -> httpx.AsyncClient:
+        # TikTok pulls photos (and verified videos) from this server's /media/ URLs.
+        return httpx.AsyncClient(transport=_OwnUrlsInProcess(app, settings.public_url))
+
+    return create_sandbox_app(config, http_client_factory=pull_client if app is not None else None)
 
 
 def create_vault(settings: Settings) -> Vault:
@@ -125,7 +152,7 @@ def create_app(
                 deps.tokens = app.state.token_vault
                 app.state.worker = build_worker(deps)
                 await app.state.worker.start()
-                stack.push_async_callback(app.state.worker.stop, 30.0)
+                stack.push_async_callback(app.state.worker.stop, settings.worker.grace_seconds)
             yield
         if owns_engine:
             await db_engine.dispose()
@@ -142,7 +169,7 @@ def create_app(
     app.state.read_sessionmaker = create_read_sessionmaker(db_engine)
     app.state.vault = create_vault(settings)
     app.state.run_worker = run_worker
-    app.state.sandbox_app = create_sandbox_for(settings) if mount_sandbox else None
+    app.state.sandbox_app = create_sandbox_for(settings, app) if mount_sandbox else None
     key, secret = tiktok_credentials(settings, app.state.sandbox_app)
     app.state.tiktok_client_key, app.state.tiktok_client_secret = key, secret
     register_secret(secret)

@@ -16,7 +16,10 @@ from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import Vault
 from zakipost.publishing import tasks as publishing_tasks
 from zakipost.publishing.deps import PipelineDeps
+from zakipost.storage.base import MediaStore
+from zakipost.storage.factory import create_store
 from zakipost.tiktok import TikTokClient
+from zakipost.upload import tasks as upload_tasks
 from zakipost.worker import TaskRegistry, Worker
 
 
@@ -24,6 +27,7 @@ def build_registry(deps: PipelineDeps) -> TaskRegistry:
     registry = TaskRegistry()
     publishing_tasks.register(registry, deps)
     connection_tasks.register(registry, deps.tokens)
+    upload_tasks.register(registry, deps.settings, deps.store)
     return registry
 
 
@@ -39,7 +43,7 @@ def build_worker(
         poll_interval=settings.worker.poll_interval_seconds,
         worker_id=worker_id,
         clock=deps.clock,
-        grace_seconds=30.0,
+        grace_seconds=settings.worker.grace_seconds,
     )
 
 
@@ -51,6 +55,7 @@ def pipeline_deps(
     *,
     clock: Callable[[], dt.datetime] = utcnow,
     media_transport: httpx.AsyncBaseTransport | None = None,
+    store: MediaStore | None = None,
 ) -> PipelineDeps:
     return PipelineDeps(
         settings=settings,
@@ -59,6 +64,7 @@ def pipeline_deps(
         tiktok=tiktok,
         tokens=TokenVault(sessionmaker, vault, tiktok, clock=clock),
         media_dir=settings.media_dir,
+        store=store or create_store(settings),
         clock=clock,
         media_transport=media_transport,
     )

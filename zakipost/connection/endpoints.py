@@ -62,7 +62,12 @@ async def list_accounts(
     account: ApiAccount, session: ReadSessionDep
 ) -> Envelope[list[TikTokAccountOut]]:
     connections = await connection_service.list_for(session, account.id)
-    return ok([TikTokAccountOut.of(c) for c in connections])
+    return ok(
+        [
+            TikTokAccountOut.of(c, await connection_service.cap_state(session, c))
+            for c in connections
+        ]
+    )
 
 
 @router.get(
@@ -84,7 +89,8 @@ async def get_account(
         await connection_service.refresh_creator_info(sessionmaker, tokens, tiktok, connection.id)
     async with sessionmaker() as session:
         connection = await connection_service.get_for(session, account.id, tiktok_account_id)
-    return ok(TikTokAccountOut.of(connection))
+        cap = await connection_service.cap_state(session, connection)
+    return ok(TikTokAccountOut.of(connection, cap))
 
 
 @router.delete(

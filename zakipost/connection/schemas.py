@@ -39,6 +39,20 @@ class CreatorCapabilities(Schema):
     fetched_at: dt.datetime | None = None
 
 
+class CapState(Schema):
+    """Where the creator stands against TikTok's rolling 24-hour limits, as ZakiPost saw it."""
+
+    daily_post_cap: int = Field(
+        description="TikTok's cap for this creator, as learnt (15 at first)."
+    )
+    posts_last_24h: int
+    next_free_slot_at: dt.datetime | None = Field(
+        None, description="When a post slot frees, if the cap is reached now."
+    )
+    pending_drafts: int = Field(description="Drafts sent to the inbox in the last 24 hours.")
+    pending_drafts_limit: int = 5
+
+
 class TikTokAccountOut(Schema):
     tiktok_account_id: uuid.UUID = Field(description="The internal_token callers publish with.")
     open_id: str
@@ -52,9 +66,10 @@ class TikTokAccountOut(Schema):
     refresh_token_expires_at: dt.datetime | None
     connected_at: dt.datetime
     creator_info: CreatorCapabilities | None
+    cap: CapState | None = None
 
     @classmethod
-    def of(cls, connection: Connection) -> TikTokAccountOut:
+    def of(cls, connection: Connection, cap: CapState | None = None) -> TikTokAccountOut:
         info: dict[str, Any] | None = connection.creator_info
         capabilities = None
         if info is not None:
@@ -83,4 +98,5 @@ class TikTokAccountOut(Schema):
             refresh_token_expires_at=connection.refresh_expires_at,
             connected_at=connection.created_at,
             creator_info=capabilities,
+            cap=cap,
         )

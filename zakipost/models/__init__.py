@@ -7,6 +7,7 @@ from zakipost.models.connection import Connection, ConnectionStatus
 from zakipost.models.dashboard_session import DashboardSession
 from zakipost.models.idempotency_key import IdempotencyKey
 from zakipost.models.job import Job, JobStatus
+from zakipost.models.media_object import MediaObject, MediaStatus
 from zakipost.models.oauth_state import OAuthState
 from zakipost.models.point_entry import PointEntry, PointEntryKind
 from zakipost.models.post import MediaKind, Post, PostMode, Transfer
@@ -24,6 +25,8 @@ __all__ = [
     "Job",
     "JobStatus",
     "MediaKind",
+    "MediaObject",
+    "MediaStatus",
     "OAuthState",
     "PointEntry",
     "PointEntryKind",

@@ -8,15 +8,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from zakipost.auth.dependencies import ApiAccount
 from zakipost.connection import service as connection_service
 from zakipost.db.session import ReadSessionDep, SessionDep
 from zakipost.dependencies import SettingsDep
-from zakipost.models import Account, Connection
+from zakipost.models import Account, Connection, Post, PostMode
 from zakipost.post import idempotency
 from zakipost.post import service as post_service
-from zakipost.post.schemas import PostOut, PostPage, PublishAccepted, VideoPublishRequest
+from zakipost.post.schemas import (
+    PhotoPublishRequest,
+    PostOut,
+    PostPage,
+    PublishAccepted,
+    ScheduleChange,
+    VideoPublishRequest,
+)
 from zakipost.publishing.states import PostStatus
 from zakipost.schemas import AUTH_ERRORS, Envelope, error_responses, ok
 
@@ -33,7 +41,7 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
-async def _internal_token(session: ReadSessionDep, connection_id: uuid.UUID) -> str:
+async def _internal_token(session: AsyncSession, connection_id: uuid.UUID) -> str:
     connection = await session.get(Connection, connection_id)
     return str(connection.internal_token) if connection else ""
 
@@ -76,11 +84,108 @@ async def publish(
     )
 
 
+def _accepted_message(post: Post) -> str:
+    if post.status is PostStatus.scheduled and post.scheduled_at is not None:
+        message = f"Post scheduled for {post.scheduled_at:%Y-%m-%d %H:%M} UTC."
+    else:
+        message = PUBLISH_STARTED
+    if post.post_mode is PostMode.draft:
+        message += (
+            " It goes to the creator's TikTok inbox as a draft: the creator must open TikTok's "
+            "inbox notification to finish the post."
+        )
+    return message
+
+
+def _accepted_body(post: Post) -> dict[str, Any]:
+    return ok(PublishAccepted(publish_id=post.publish_id), _accepted_message(post)).model_dump(
+        mode="json"
+    )
+
+
 async def _accept_video(
     session: SessionDep, settings: SettingsDep, account: Account, body: VideoPublishRequest
 ) -> dict[str, Any]:
-    post = await post_service.accept_video(session, settings, account, body)
-    return ok(PublishAccepted(publish_id=post.publish_id), PUBLISH_STARTED).model_dump(mode="json")
+    return _accepted_body(await post_service.accept_video(session, settings, account, body))
+
+
+async def _accept_photos(
+    session: SessionDep, settings: SettingsDep, account: Account, body: PhotoPublishRequest
+) -> dict[str, Any]:
+    return _accepted_body(await post_service.accept_photos(session, settings, account, body))
+
+
+@router.post(
+    "/photos",
+    summary="Publish a photo carousel (1 to 35 images) to a connected TikTok account",
+    response_model=Envelope[PublishAccepted],
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "success": True,
+                        "message": PUBLISH_STARTED,
+                        "data": {"publish_id": "p_pub_a1B2c3D4e5F6g7H8"},
+                    }
+                }
+            }
+        },
+        **error_responses(402, 404, 409, 422, 429),
+    },
+)
+async def publish_photos(
+    body: PhotoPublishRequest,
+    account: ApiAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Images are fetched (or taken from uploads), converted to JPEG or WebP and resized to
+    TikTok's limits when needed (the timeline says which), and served to TikTok from
+    ZakiPost's media URL, which TikTok pulls."""
+    return await _idempotent(
+        session,
+        account,
+        idempotency_key,
+        "/v1/tiktok/photos",
+        body.model_dump(mode="json", exclude_unset=True),
+        lambda: _accept_photos(session, settings, account, body),
+    )
+
+
+@router.delete(
+    "/publish/{publish_id}",
+    summary="Cancel a post that has not reached TikTok yet (points are refunded)",
+    response_model=Envelope[PostOut],
+    responses=error_responses(404, 409),
+)
+async def cancel_post(
+    publish_id: str, account: ApiAccount, session: SessionDep, settings: SettingsDep
+) -> Envelope[PostOut]:
+    post = await post_service.cancel(session, settings, account, publish_id)
+    events = await post_service.timeline(session, post.id)
+    return ok(
+        PostOut.of(post, await _internal_token(session, post.connection_id), events),
+        "Post cancelled.",
+    )
+
+
+@router.patch(
+    "/publish/{publish_id}",
+    summary="Reschedule a post that has not reached TikTok yet",
+    response_model=Envelope[PostOut],
+    responses=error_responses(404, 409, 422),
+)
+async def reschedule_post(
+    publish_id: str, body: ScheduleChange, account: ApiAccount, session: SessionDep
+) -> Envelope[PostOut]:
+    post = await post_service.reschedule(session, account, publish_id, body.scheduled_at)
+    events = await post_service.timeline(session, post.id)
+    return ok(
+        PostOut.of(post, await _internal_token(session, post.connection_id), events),
+        "Post rescheduled.",
+    )
 
 
 async def _idempotent(

@@ -16,6 +16,7 @@ from zakipost.billing import points
 from zakipost.config import Settings
 from zakipost.connection import service as connection_service
 from zakipost.connection.errors import ConnectionRevoked, ReconnectRequired
+from zakipost.errors import AppError, ValidationFailed
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import random_string
 from zakipost.media.guard import check_url_syntax
@@ -28,11 +29,13 @@ from zakipost.models import (
     PostEvent,
     PostMode,
 )
-from zakipost.post.errors import MissingScope, PostNotFound
-from zakipost.post.schemas import VideoPublishRequest
+from zakipost.post.errors import MissingScope, PostNotCancellable, PostNotFound
+from zakipost.post.schemas import PhotoPublishRequest, PostModeIn, VideoPublishRequest
 from zakipost.publishing import machine
-from zakipost.publishing.states import PostStatus
+from zakipost.publishing.states import CANCELLABLE, PostStatus
+from zakipost.upload import service as upload_service
 from zakipost.worker import enqueue
+from zakipost.worker.enqueue import move_job
 
 RUN_TASK = "publishing.run"
 
@@ -40,6 +43,15 @@ RUN_TASK = "publishing.run"
 def new_publish_id() -> str:
     """ZakiPost's own id: ``v_pub_`` + 16 of ``[A-Za-z0-9]``."""
     return "v_pub_" + random_string(16)
+
+
+def new_photo_publish_id() -> str:
+    """``p_pub_`` + 16 of ``[A-Za-z0-9]`` for photo posts."""
+    return "p_pub_" + random_string(16)
+
+
+class MediaKindMismatch(ValidationFailed):
+    code = "media_kind_mismatch"
 
 
 def job_lock(post_id: uuid.UUID) -> str:
@@ -72,60 +84,196 @@ async def enqueue_run(session: AsyncSession, post: Post, run_at: dt.datetime | N
     )
 
 
-async def accept_video(
-    session: AsyncSession, settings: Settings, account: Account, request: VideoPublishRequest
-) -> Post:
-    """Validate against the account's state, charge, store and queue a video post."""
-    connection = await connection_service.get_for(session, account.id, request.tiktok_account_id)
-    usable_connection(connection, "video.publish")
+PENDING_DRAFTS_LIMIT = 5
+DAY = dt.timedelta(hours=24)
+
+
+class TooManyPendingDrafts(AppError):
+    status_code = 429
+    code = "too_many_pending_drafts"
+
+
+def _check_url(settings: Settings, url: str) -> None:
     check_url_syntax(
-        request.video_url,
+        url,
         allow_private_networks=settings.media.allow_private_networks,
         allowed_networks=settings.media.allowed_networks,
     )
-    post = Post(
-        id=uuid.uuid4(),
-        publish_id=new_publish_id(),
-        account_id=account.id,
-        connection_id=connection.id,
-        kind=MediaKind.video,
-        post_mode=PostMode.direct,
-        video_url=request.video_url,
-        title=request.title,
-        privacy_level=request.privacy_level.value if request.privacy_level else None,
-        disable_comment=request.disable_comment,
-        disable_duet=request.disable_duet,
-        disable_stitch=request.disable_stitch,
-        brand_content_toggle=request.brand_content_toggle,
-        brand_organic_toggle=request.brand_organic_toggle,
-        is_aigc=request.ai_generated_content,
-        video_cover_timestamp_ms=request.video_cover_timestamp_ms,
-        cost_points=settings.billing.publish_cost,
-        tiktok_post_ids=[],
-        options={},
-    )
+
+
+async def _check_pending_drafts(session: AsyncSession, connection: Connection) -> None:
+    """TikTok allows 5 pending inbox shares per creator in any 24 hours; refuse the sixth
+    here instead of letting TikTok refuse it later."""
+    since = utcnow() - DAY
+    rows = (
+        await session.execute(
+            select(Post.created_at).where(
+                Post.connection_id == connection.id,
+                Post.post_mode == PostMode.draft,
+                Post.created_at > since,
+                Post.status.not_in([PostStatus.cancelled, PostStatus.published]),
+                or_(Post.status != PostStatus.failed, Post.tiktok_publish_id.is_not(None)),
+            )
+        )
+    ).all()
+    if len(rows) >= PENDING_DRAFTS_LIMIT:
+        free_at = min(r[0] for r in rows) + DAY
+        raise TooManyPendingDrafts(
+            f"TikTok accepts at most {PENDING_DRAFTS_LIMIT} drafts waiting in a creator's inbox "
+            f"within 24 hours; this account has {len(rows)}. The creator can post or delete "
+            f"drafts in the TikTok app; the next slot frees at {free_at:%Y-%m-%d %H:%M} UTC.",
+            details={"pending_drafts": len(rows), "next_slot_at": free_at.isoformat()},
+        )
+
+
+async def _accept(
+    session: AsyncSession,
+    settings: Settings,
+    account: Account,
+    request: VideoPublishRequest | PhotoPublishRequest,
+    post: Post,
+) -> Post:
+    """What every post shares: the connection's state, the draft rule, the schedule, the
+    debit, the first timeline line and the job, all in the caller's transaction."""
+    draft = request.post_mode is PostModeIn.draft
+    connection = await connection_service.get_for(session, account.id, request.tiktok_account_id)
+    usable_connection(connection, "video.upload" if draft else "video.publish")
+    if draft:
+        await _check_pending_drafts(session, connection)
+    post.account_id = account.id
+    post.connection_id = connection.id
+    post.post_mode = PostMode.draft if draft else PostMode.direct
+    post.privacy_level = request.privacy_level.value if request.privacy_level else None
+    post.disable_comment = request.disable_comment
+    post.brand_content_toggle = request.brand_content_toggle
+    post.brand_organic_toggle = request.brand_organic_toggle
+    post.is_aigc = request.ai_generated_content
+    post.scheduled_at = request.scheduled_at
+    post.cost_points = settings.billing.publish_cost
+    post.tiktok_post_ids = []
+    post.options = {**(post.options or {}), "on_daily_cap": request.on_daily_cap.value}
     await points.debit(
         session,
         account.id,
         settings.billing.publish_cost,
-        reason="Publish a video",
+        reason=f"Publish a {post.kind.value}" + (" draft" if draft else ""),
         reference=post.publish_id,
     )
     session.add(post)
-    session.add(
-        machine.new_post_status(post, PostStatus.queued, "Accepted; publishing starts now.")
-    )
+    scheduled = request.scheduled_at is not None and request.scheduled_at > utcnow()
+    if scheduled:
+        assert request.scheduled_at is not None
+        status, message = (
+            PostStatus.scheduled,
+            f"Scheduled for {request.scheduled_at:%Y-%m-%d %H:%M} UTC.",
+        )
+    else:
+        status, message = PostStatus.queued, "Accepted; publishing starts now."
+    if draft:
+        message += " It will go to the creator's TikTok inbox; they open TikTok's notification to finish it."
+    session.add(machine.new_post_status(post, status, message))
     await session.flush()
-    await enqueue_run(session, post)
+    await enqueue_run(session, post, run_at=request.scheduled_at if scheduled else None)
     return post
 
 
-async def get(session: AsyncSession, account_id: uuid.UUID, publish_id: str) -> Post:
-    post = (
-        await session.scalars(
-            select(Post).where(Post.publish_id == publish_id, Post.account_id == account_id)
+async def accept_video(
+    session: AsyncSession, settings: Settings, account: Account, request: VideoPublishRequest
+) -> Post:
+    """Validate against the account's state, charge, store and queue a video post."""
+    post = Post(id=uuid.uuid4(), publish_id=new_publish_id(), kind=MediaKind.video, options={})
+    if request.video_url is not None:
+        _check_url(settings, request.video_url)
+        post.video_url = request.video_url
+    else:
+        assert request.media_id is not None
+        media = await upload_service.claim_media(
+            session, account.id, request.media_id, used_by=post.publish_id
         )
-    ).first()
+        if media.kind.value != "video":
+            raise MediaKindMismatch(
+                f"Media {request.media_id} is a {media.kind.value}, not a video."
+            )
+        post.options = {"media_key": media.storage_key}
+    post.title = request.title
+    post.disable_duet = request.disable_duet
+    post.disable_stitch = request.disable_stitch
+    post.video_cover_timestamp_ms = request.video_cover_timestamp_ms
+    return await _accept(session, settings, account, request, post)
+
+
+async def accept_photos(
+    session: AsyncSession, settings: Settings, account: Account, request: PhotoPublishRequest
+) -> Post:
+    """A photo carousel: 1 to 35 images by URL or uploaded media id."""
+    post = Post(
+        id=uuid.uuid4(), publish_id=new_photo_publish_id(), kind=MediaKind.photo, options={}
+    )
+    photos: list[dict[str, str]] = []
+    for url in request.photo_urls or []:
+        _check_url(settings, url)
+        photos.append({"url": url})
+    for media_id in request.media_ids or []:
+        media = await upload_service.claim_media(
+            session, account.id, media_id, used_by=post.publish_id
+        )
+        if media.kind.value != "photo":
+            raise MediaKindMismatch(f"Media {media_id} is a {media.kind.value}, not a photo.")
+        photos.append({"media_key": media.storage_key})
+    post.title = request.title
+    post.description = request.description
+    post.options = {
+        "photos": photos,
+        "photo_cover_index": request.photo_cover_index,
+        "auto_add_music": request.auto_add_music,
+    }
+    return await _accept(session, settings, account, request, post)
+
+
+async def cancel(
+    session: AsyncSession, settings: Settings, account: Account, publish_id: str
+) -> Post:
+    """Cancel a post that has not reached TikTok yet, and refund its points."""
+    post = await get(session, account.id, publish_id, lock=True)
+    if post.status not in CANCELLABLE:
+        raise PostNotCancellable(
+            f"This post is {post.status.value}; only scheduled, queued or deferred posts, which "
+            "have not reached TikTok yet, can be cancelled."
+        )
+    machine.transition(
+        session, post, PostStatus.cancelled, "Cancelled by the caller; points refunded."
+    )
+    if post.cost_points:
+        await points.refund(session, account.id, reference=post.publish_id, reason="Post cancelled")
+    await session.flush()
+    return post
+
+
+async def reschedule(
+    session: AsyncSession, account: Account, publish_id: str, scheduled_at: dt.datetime
+) -> Post:
+    """Move a post that has not reached TikTok yet to another time."""
+    post = await get(session, account.id, publish_id, lock=True)
+    if post.status not in CANCELLABLE:
+        raise PostNotCancellable(
+            f"This post is {post.status.value}; only scheduled, queued or deferred posts can be "
+            "rescheduled."
+        )
+    post.scheduled_at = scheduled_at
+    post.run_at = scheduled_at
+    machine.transition(
+        session, post, PostStatus.scheduled, f"Rescheduled for {scheduled_at:%Y-%m-%d %H:%M} UTC."
+    )
+    await move_job(session, job_lock(post.id), scheduled_at)
+    await session.flush()
+    return post
+
+
+async def get(
+    session: AsyncSession, account_id: uuid.UUID, publish_id: str, *, lock: bool = False
+) -> Post:
+    query = select(Post).where(Post.publish_id == publish_id, Post.account_id == account_id)
+    post = (await session.scalars(query.with_for_update() if lock else query)).first()
     if post is None:
         raise PostNotFound(f"No post with publish_id {publish_id!r}.")
     return post
@@ -149,8 +297,6 @@ class Cursor:
 
     @classmethod
     def decode(cls, value: str) -> Cursor:
-        from zakipost.errors import ValidationFailed
-
         try:
             raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
             created, post_id = raw.split("|")
@@ -189,7 +335,3 @@ async def list_for(
     page = rows[:limit]
     following = Cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
     return page, following
-
-
-def now() -> dt.datetime:
-    return utcnow()

@@ -15,6 +15,7 @@ from zakipost.connection.tokens import TokenVault
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import Vault
 from zakipost.media import Resolver
+from zakipost.storage.base import MediaStore
 from zakipost.tiktok import TikTokClient
 
 
@@ -26,6 +27,7 @@ class PipelineDeps:
     tiktok: TikTokClient
     tokens: TokenVault
     media_dir: Path
+    store: MediaStore
     clock: Callable[[], dt.datetime] = utcnow
     # Transport for fetching media (tests route it in process); None: the real network.
     media_transport: httpx.AsyncBaseTransport | None = None

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zakipost.connection.service import creator_info_record
 from zakipost.media import fetch as media_fetch
 from zakipost.media import probe as media_probe
-from zakipost.models import Connection, Post, Transfer
+from zakipost.models import Connection, MediaKind, Post, PostMode, Transfer
 from zakipost.publishing import budget, machine
 from zakipost.publishing.deps import PipelineDeps
 from zakipost.publishing.failures import (
@@ -38,6 +38,7 @@ from zakipost.tiktok import (
     DailyPostCapReached,
     FileUploadSource,
     InitResult,
+    PhotoPostInfo,
     PrivacyLevelOptionMismatch,
     PublishState,
     PublishStatus,
@@ -167,7 +168,10 @@ async def creator_info(step: Step, post: Post) -> CreatorInfo:
 
 async def posting_refused(step: Step, post: Post, refusal: TikTokPostingRefused) -> Exception:
     """TikTok says the creator cannot post now: wait for the cap to free, or fail."""
-    if isinstance(refusal, DailyPostCapReached) or getattr(refusal, "temporary", False):
+    if isinstance(refusal, DailyPostCapReached):
+        await learn_daily_cap(step, post)
+        return await cap_reached(step, post, "TikTok says the creator reached its daily post cap")
+    if getattr(refusal, "temporary", False):
         return PostDeferred(await next_free_slot(step, post), refusal.message or refusal.code)
     if isinstance(refusal, PrivacyLevelOptionMismatch):
         return PostFailure(
@@ -180,6 +184,23 @@ async def posting_refused(step: Step, post: Post, refusal: TikTokPostingRefused)
             "url_ownership_unverified", "TikTok refused to pull the media from an unverified URL."
         )
     return PostFailure(refusal.code, refusal.message or "TikTok refused the post.", retryable=False)
+
+
+async def learn_daily_cap(step: Step, post: Post) -> None:
+    """TikTok's cap varies by creator: remember how many posts it took to reach it."""
+    async with step.deps.sessionmaker() as session, session.begin():
+        sent = await session.scalar(
+            select(func.count())
+            .select_from(Post)
+            .where(
+                Post.connection_id == post.connection_id,
+                Post.submitted_at > step.now() - DAY,
+                Post.id != post.id,
+            )
+        )
+        connection = await session.get(Connection, post.connection_id, with_for_update=True)
+        if connection is not None and sent:
+            connection.daily_post_cap = min(connection.daily_post_cap, int(sent))
 
 
 async def next_free_slot(step: Step, post: Post) -> dt.datetime:
@@ -209,20 +230,57 @@ async def check_daily_cap(step: Step, post: Post) -> None:
         )
     cap = connection.daily_post_cap if connection else 15
     if (sent or 0) >= cap:
-        raise PostDeferred(
-            await next_free_slot(step, post),
-            f"The creator reached TikTok's cap of {cap} posts in 24 hours",
+        raise await cap_reached(
+            step, post, f"The creator reached TikTok's cap of {cap} posts in 24 hours"
         )
 
 
+async def reserve_daily_slot(step: Step, post: Post) -> None:
+    """Take one of the creator's 24-hour slots before the init, under the connection's row
+    lock, so posts processed at once by several workers cannot all squeeze into the last
+    slot. The reservation is ``submitted_at``; a post that fails before TikTok has it gives
+    the slot back."""
+    if post.post_mode is PostMode.draft:
+        return
+    async with step.deps.sessionmaker() as session, session.begin():
+        connection = await session.get(Connection, post.connection_id, with_for_update=True)
+        cap = connection.daily_post_cap if connection else 15
+        sent = await session.scalar(
+            select(func.count())
+            .select_from(Post)
+            .where(
+                Post.connection_id == post.connection_id,
+                Post.submitted_at > step.now() - DAY,
+                Post.id != post.id,
+            )
+        )
+        if (sent or 0) < cap:
+            row = await session.get(Post, post.id)
+            assert row is not None
+            row.submitted_at = row.submitted_at or step.now()
+            return
+    raise await cap_reached(step, post, f"The creator reached TikTok's cap of {cap} posts in 24 hours")
+
+
+async def cap_reached(step: Step, post: Post, reason: str) -> Exception:
+    """Defer to the next free slot, or fail when the caller asked (on_daily_cap: fail)."""
+    if (post.options or {}).get("on_daily_cap") == "fail":
+        return PostFailure(
+            "daily_post_cap_reached",
+            f"{reason}; the request asked to fail rather than wait (on_daily_cap: fail).",
+            retryable=True,
+        )
+    return PostDeferred(await next_free_slot(step, post), reason)
+
+
 def interactions(post: Post, info: CreatorInfo) -> dict[str, bool]:
-    """The interaction switches to send: what was asked, within what the creator allows."""
+    """The interaction switches to send: what was asked, within what the creator allows.
+    Photos have comments only."""
     chosen: dict[str, bool] = {}
-    for name, disabled_by_creator in (
-        ("comment", info.comment_disabled),
-        ("duet", info.duet_disabled),
-        ("stitch", info.stitch_disabled),
-    ):
+    switches = [("comment", info.comment_disabled)]
+    if post.kind is MediaKind.video:
+        switches += [("duet", info.duet_disabled), ("stitch", info.stitch_disabled)]
+    for name, disabled_by_creator in switches:
         asked: bool | None = getattr(post, f"disable_{name}")
         if disabled_by_creator and asked is False:
             raise PostFailure(
@@ -237,32 +295,32 @@ def interactions(post: Post, info: CreatorInfo) -> dict[str, bool]:
 
 async def preflight(step: Step, post: Post) -> None:
     info = await creator_info(step, post)
-    privacy = post.privacy_level or "SELF_ONLY"
-    if privacy not in info.privacy_level_options:
-        raise PostFailure(
-            "privacy_level_not_allowed",
-            f"This TikTok account does not offer {privacy}; choose one of: "
-            + ", ".join(info.privacy_level_options)
-            + ".",
-            caller_error=True,
-        )
-    switches = interactions(post, info)
-    await check_daily_cap(step, post)
-    notes = []
-    if post.privacy_level is None:
-        notes.append(
-            "privacy_level was not given; the post will be SELF_ONLY (only the creator sees it)"
-        )
     options = {
         **(post.options or {}),
-        **switches,
-        "privacy_level": privacy,
         "max_video_post_duration_sec": info.max_video_post_duration_sec,
         "creator_nickname": info.creator_nickname,
     }
     message = f"Creator info checked ({info.creator_nickname or 'creator'})."
-    if notes:
-        message += " " + "; ".join(notes).capitalize() + "."
+    draft = post.post_mode is PostMode.draft
+    if post.kind is MediaKind.photo or not draft:
+        # Photo drafts carry a privacy level too (TikTok requires one for MEDIA_UPLOAD photos).
+        privacy = post.privacy_level or "SELF_ONLY"
+        if privacy not in info.privacy_level_options:
+            raise PostFailure(
+                "privacy_level_not_allowed",
+                f"This TikTok account does not offer {privacy}; choose one of: "
+                + ", ".join(info.privacy_level_options)
+                + ".",
+                caller_error=True,
+            )
+        options["privacy_level"] = privacy
+        if post.privacy_level is None:
+            message += (
+                " privacy_level was not given: the post is SELF_ONLY (only the creator sees it)."
+            )
+    if not draft:
+        options.update(interactions(post, info))
+        await check_daily_cap(step, post)
     await step.advance(PostStep.fetching, message, options=options)
 
 
@@ -271,8 +329,12 @@ async def preflight(step: Step, post: Post) -> None:
 
 async def fetch(step: Step, post: Post) -> None:
     settings = step.deps.settings
-    assert post.video_url is not None
     step.deps.media_dir.mkdir(parents=True, exist_ok=True)
+    media_key = (post.options or {}).get("media_key")
+    if media_key:
+        await use_upload(step, media_key)
+        return
+    assert post.video_url is not None
     fetched = await media_fetch.fetch_to_file(
         post.video_url,
         step.deps.media_dir,
@@ -291,6 +353,26 @@ async def fetch(step: Step, post: Post) -> None:
         media_path=str(fetched.path),
         media_size=fetched.size,
         media_sha256=fetched.sha256,
+    )
+
+
+async def use_upload(step: Step, media_key: str) -> None:
+    """A video uploaded to ZakiPost: use the store's file in place, or download it."""
+    store = step.deps.store
+    local = store.local_path(media_key)
+    if local is not None and await asyncio.to_thread(local.exists):
+        path, owned = local, False
+    else:
+        path, owned = step.deps.media_dir / f"{uuid.uuid4().hex}-{media_key}", True
+        await store.download_to(media_key, path)
+    size = (await asyncio.to_thread(path.stat)).st_size
+    post = await step.load()
+    await step.advance(
+        PostStep.probing,
+        f"Uploaded video taken from the media store ({size:,} bytes).",
+        media_path=str(path),
+        media_size=size,
+        options={**(post.options or {}), "media_path_owned": owned},
     )
 
 
@@ -345,6 +427,7 @@ async def initialize(step: Step, post: Post) -> None:
             "ZakiPost stopped while asking TikTok to pull the video and cannot tell whether TikTok "
             "received the request; it was not sent again. Check the TikTok app."
         )
+    await reserve_daily_slot(step, post)
     await step.spend(post.connection_id, budget.Family.init)
     if post.transfer is Transfer.file_upload:
         plan = plan_chunks(post.media_size or 0)
@@ -359,13 +442,8 @@ async def initialize(step: Step, post: Post) -> None:
         row.chunk_size = chunk_size
 
     await step.write(mark)
-    info = post_info(post)
     try:
-        result: InitResult = await step.tiktok(
-            post,
-            None,
-            lambda token: step.deps.tiktok.init_direct_video(token, post_info=info, source=source),
-        )
+        result: InitResult = await step.tiktok(post, None, init_call(step, post, source))
     except UrlOwnershipUnverified:
         # TikTok refused to pull, so nothing was created: send the bytes instead.
         def fallback(session: AsyncSession, row: Post) -> None:
@@ -397,8 +475,72 @@ async def initialize(step: Step, post: Post) -> None:
         tiktok_publish_id=result.publish_id,
         upload_url_encrypted=encrypted,
         upload_expires_at=now + dt.timedelta(hours=1) if upload_url else None,
-        submitted_at=now if submitted else None,
         uploaded_bytes=0,
+    )
+
+
+def init_call(
+    step: Step, post: Post, source: FileUploadSource | PullFromUrlSource
+) -> Callable[[str], Awaitable[InitResult]]:
+    client = step.deps.tiktok
+    if post.post_mode is PostMode.draft:
+        return lambda token: client.init_inbox_video(token, source=source)
+    info = post_info(post)
+    return lambda token: client.init_direct_video(token, post_info=info, source=source)
+
+
+async def initialize_photos(step: Step, post: Post) -> None:
+    """Photos always go by PULL_FROM_URL, so an init that may have reached TikTok is never
+    repeated."""
+    if post.tiktok_publish_id is not None:
+        await step.advance(PostStep.awaiting_tiktok, "Resuming after init.")
+        return
+    if (post.options or {}).get("init_attempted"):
+        raise PostUndetermined(
+            "ZakiPost stopped while asking TikTok to pull the photos and cannot tell whether "
+            "TikTok received the request; it was not sent again. Check the TikTok app."
+        )
+    await reserve_daily_slot(step, post)
+    await step.spend(post.connection_id, budget.Family.init)
+
+    def mark(session: AsyncSession, row: Post) -> None:
+        row.options = {**(row.options or {}), "init_attempted": True}
+        row.transfer = Transfer.pull_from_url
+
+    await step.write(mark)
+    options = post.options or {}
+    draft = post.post_mode is PostMode.draft
+    info = PhotoPostInfo(
+        title=post.title,
+        description=post.description,
+        privacy_level=options.get("privacy_level") or post.privacy_level or "SELF_ONLY",
+        disable_comment=bool(options.get("disable_comment")) and not draft,
+        auto_add_music=bool(options.get("auto_add_music")) and not draft,
+        brand_content_toggle=post.brand_content_toggle and not draft,
+        brand_organic_toggle=post.brand_organic_toggle and not draft,
+    )
+    urls = [p["public_url"] for p in options.get("photos") or []]
+    cover = int(options.get("photo_cover_index") or 0)
+    try:
+        result: InitResult = await step.tiktok(
+            post,
+            None,
+            lambda token: step.deps.tiktok.init_photo(
+                token,
+                post_mode="MEDIA_UPLOAD" if draft else "DIRECT_POST",
+                post_info=info,
+                photo_urls=urls,
+                cover_index=cover,
+                is_aigc=post.is_aigc or None,
+            ),
+        )
+    except TikTokPostingRefused as refusal:
+        raise await posting_refused(step, post, refusal) from None
+    await step.advance(
+        PostStep.awaiting_tiktok,
+        "TikTok accepted the carousel and is pulling the images.",
+        tiktok_publish_id=result.publish_id,
+        submitted_at=step.now(),
     )
 
 
@@ -526,12 +668,13 @@ async def await_tiktok(step: Step, post: Post) -> bool:
         )
         return True
     if status.status == PublishState.SEND_TO_USER_INBOX:
-        await finish(
-            step,
-            PostStatus.in_inbox,
-            "Sent to the creator's TikTok inbox; they finish it in the app.",
-        )
-        return True
+        if post.status is not PostStatus.in_inbox:
+            await finish(
+                step,
+                PostStatus.in_inbox,
+                "Sent to the creator's TikTok inbox; they open TikTok's notification to finish it.",
+            )
+        return await await_draft(step, post)
     if status.status == PublishState.FAILED:
         raise from_fail_reason(status.fail_reason)
     submitted = post.submitted_at or post.created_at
@@ -549,6 +692,20 @@ async def await_tiktok(step: Step, post: Post) -> bool:
     raise PostDeferred(step.now() + dt.timedelta(seconds=delay), "TikTok is processing the post")
 
 
+DRAFT_POLL_INTERVAL = dt.timedelta(minutes=1)
+DRAFT_WATCH = dt.timedelta(days=7)
+
+
+async def await_draft(step: Step, post: Post) -> bool:
+    """A draft in the inbox becomes published when the creator posts it; keep an eye on it
+    for a week, gently (its status checks share the per-token budget)."""
+    waited = step.now() - (post.finished_at or step.now())
+    if waited > DRAFT_WATCH:
+        return True
+    interval = DRAFT_POLL_INTERVAL if waited < dt.timedelta(hours=1) else LATE_POLL_INTERVAL
+    raise PostDeferred(step.now() + interval, "waiting for the creator to post the draft")
+
+
 async def finish(
     step: Step, status: PostStatus, message: str, *, post_ids: list[str] | None = None
 ) -> None:
@@ -563,6 +720,14 @@ async def finish(
 
 
 async def discard_media(step: Step) -> None:
+    """Remove what the post fetched or prepared once TikTok has it (or never will)."""
+    from zakipost.publishing.photos import store_keys
+    from zakipost.upload.service import release_post_media
+
     post = await step.load()
-    if post.media_path:
+    if post.media_path and (post.options or {}).get("media_path_owned", True):
         await asyncio.to_thread(Path(post.media_path).unlink, missing_ok=True)
+    keys = store_keys(post)
+    if keys:
+        async with step.deps.sessionmaker() as session, session.begin():
+            await release_post_media(session, step.deps.store, keys, now=step.now())

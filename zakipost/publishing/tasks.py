@@ -13,8 +13,8 @@ from zakipost.billing import points
 from zakipost.connection.errors import ConnectionNotFound, ConnectionRevoked, ReconnectRequired
 from zakipost.errors import AppError
 from zakipost.logging import get_logger
-from zakipost.models import Post
-from zakipost.publishing import machine, steps
+from zakipost.models import MediaKind, Post
+from zakipost.publishing import machine, photos, steps
 from zakipost.publishing.deps import PipelineDeps
 from zakipost.publishing.failures import PostDeferred, PostFailure, PostUndetermined
 from zakipost.publishing.states import TERMINAL, PostStatus, PostStep
@@ -31,14 +31,17 @@ _SUBMITTED_STEPS = frozenset({PostStep.final_chunk, PostStep.awaiting_tiktok})
 async def run_post(ctx: JobContext, deps: PipelineDeps, post_id: uuid.UUID) -> str:
     step = steps.Step(ctx, deps, post_id)
     post = await step.load()
-    if post.status in TERMINAL or post.status is PostStatus.in_inbox:
+    if post.status in TERMINAL:
         return post.status.value
+    if post.status is PostStatus.scheduled and post.scheduled_at and post.scheduled_at > step.now():
+        # Rescheduled later than this job's slot: wait for the new time.
+        raise Defer(post.scheduled_at, "scheduled")
     try:
         if post.status in (PostStatus.scheduled, PostStatus.queued, PostStatus.deferred):
             await _start(step, post)
         while True:
             post = await step.load()
-            if post.status in TERMINAL or post.status is PostStatus.in_inbox:
+            if post.status in TERMINAL:
                 return post.status.value
             if await _take_step(step, post):
                 return (await step.load()).status.value
@@ -76,10 +79,14 @@ async def _take_step(step: steps.Step, post: Post) -> bool:
     match post.step:
         case None | PostStep.preflight:
             await steps.preflight(step, post)
+        case PostStep.fetching if post.kind is MediaKind.photo:
+            await photos.prepare(step, post)
         case PostStep.fetching:
             await steps.fetch(step, post)
         case PostStep.probing:
             await steps.probe(step, post)
+        case PostStep.initializing if post.kind is MediaKind.photo:
+            await steps.initialize_photos(step, post)
         case PostStep.initializing:
             await steps.initialize(step, post)
         case PostStep.uploading:
@@ -87,6 +94,8 @@ async def _take_step(step: steps.Step, post: Post) -> bool:
         case PostStep.final_chunk:
             await steps.resume_final_chunk(step, post)
         case PostStep.awaiting_tiktok:
+            return await steps.await_tiktok(step, post)
+        case PostStep.done if post.status is PostStatus.in_inbox:
             return await steps.await_tiktok(step, post)
         case PostStep.done:
             return True
@@ -118,8 +127,8 @@ async def _start(step: steps.Step, post: Post) -> None:
 async def _defer(step: steps.Step, deferred: PostDeferred) -> None:
     def change(session: AsyncSession, row: Post) -> None:
         row.run_at = deferred.until
-        if row.step in _SUBMITTED_STEPS or row.status is PostStatus.unknown:
-            return  # waiting on TikTok is part of processing, not a deferral
+        if row.step in _SUBMITTED_STEPS or row.status in (PostStatus.unknown, PostStatus.in_inbox):
+            return  # waiting on TikTok (or on the creator) is not a deferral
         machine.transition(
             session,
             row,
@@ -141,6 +150,8 @@ async def _fail(step: steps.Step, failure: PostFailure) -> None:
         row.error_retryable = failure.retryable
         row.tiktok_fail_reason = failure.fail_reason
         row.upload_url_encrypted = None
+        if row.tiktok_publish_id is None:
+            row.submitted_at = None  # TikTok never had it: give the daily slot back
         machine.transition(
             session, row, PostStatus.failed, failure.message, step=PostStep.done, now=step.now()
         )

@@ -1,0 +1,443 @@
+"""Issue-6 breadth against the sandbox: carousels, drafts, scheduling, caps and deferral."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from tests.connection.conftest import connect_via_api
+from tests.e2e.test_publish_flow import publish, put, read, sandbox_posts
+from tests.fixtures.app import AccountWithKeys, create_account, make_settings
+from tests.fixtures.clock import OffsetClock
+from tests.fixtures.media_server import MediaServer
+from tests.fixtures.pipeline import settle
+from tests.sandbox.media import make_photo, make_video
+from zakipost.billing import points
+from zakipost.main import create_app
+from zakipost.publishing.deps import PipelineDeps
+from zakipost.runtime import build_worker, pipeline_deps
+from zakipost.worker import Worker
+
+
+async def publish_photos(
+    client: httpx.AsyncClient, owner: AccountWithKeys, **fields: object
+) -> httpx.Response:
+    return await client.post("/v1/tiktok/photos", json=fields, headers=owner.headers)
+
+
+@pytest.fixture
+async def account_id(client: httpx.AsyncClient, owner: AccountWithKeys) -> str:
+    return (await connect_via_api(client, owner))["tiktok_account_id"]
+
+
+class TestPhotoCarousel:
+    async def test_35_images_with_one_oversized_png_publish(
+        self,
+        client: httpx.AsyncClient,
+        owner: AccountWithKeys,
+        account_id: str,
+        media_server: MediaServer,
+        worker: Worker,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        urls = [put(media_server, f"p{i}.jpg", make_photo(1080, 1350)) for i in range(34)]
+        urls.insert(7, put(media_server, "big.png", make_photo(4000, 3000, fmt="PNG")))
+        response = await publish_photos(
+            client,
+            owner,
+            tiktok_account_id=account_id,
+            photo_urls=urls,
+            photo_cover_index=3,
+            title="Thirty-five #photos",
+            description="A long day, told in pictures #travel @friend",
+            privacy_level="PUBLIC_TO_EVERYONE",
+            auto_add_music=True,
+        )
+        assert response.status_code == 200, response.text
+        publish_id = response.json()["data"]["publish_id"]
+        assert publish_id.startswith("p_pub_")
+        await settle(worker, sessionmaker)
+
+        post = await read(client, owner, publish_id)
+        assert post["status"] == "published", post
+        assert post["kind"] == "photo"
+        notes = [e["message"] for e in post["timeline"] if e["message"].startswith("Image 8:")]
+        assert notes and "PNG" in notes[0] and "1080" in notes[0]
+        [received] = await sandbox_posts(client)
+        assert received["media_type"] == "PHOTO"
+        assert received["photo_count"] == 35
+        assert received["photo_cover_index"] == 3
+        assert all(received["media_sha256"])
+        assert received["title"] == "Thirty-five #photos"
+        assert received["description"] == "A long day, told in pictures #travel @friend"
+
+    @pytest.mark.parametrize(
+        ("change", "words"),
+        [
+            ({"photo_urls": [f"https://img.example.com/{i}.jpg" for i in range(36)]}, "1 to 35"),
+            (
+                {"photo_urls": ["https://img.example.com/1.jpg"], "photo_cover_index": 1},
+                "out of range",
+            ),
+            ({"photo_urls": []}, "1 to 35"),
+            ({"photo_urls": ["https://img.example.com/1.jpg"], "title": "x" * 91}, "title"),
+            ({"photo_urls": "https://img.example.com/1.jpg"}, "photo_urls"),
+            (
+                {
+                    "photo_urls": ["https://img.example.com/1.jpg"],
+                    "brand_content_toggle": True,
+                    "privacy_level": "SELF_ONLY",
+                },
+                "SELF_ONLY",
+            ),
+        ],
+    )
+    async def test_bad_carousels_are_refused(
+        self, client: httpx.AsyncClient, owner: AccountWithKeys, account_id: str, change, words: str
+    ) -> None:
+        response = await publish_photos(client, owner, tiktok_account_id=account_id, **change)
+        assert response.status_code == 422, response.text
+        assert words in response.json()["message"]
+
+    async def test_a_url_that_is_not_an_image_fails_the_post(
+        self,
+        client: httpx.AsyncClient,
+        owner: AccountWithKeys,
+        account_id: str,
+        media_server: MediaServer,
+        worker: Worker,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        media_server.overrides["/page.jpg"] = (
+            200,
+            {"Content-Type": "text/html"},
+            b"<html>album</html>",
+        )
+        response = await publish_photos(
+            client, owner, tiktok_account_id=account_id, photo_urls=[media_server.url("page.jpg")]
+        )
+        await settle(worker, sessionmaker)
+        post = await read(client, owner, response.json()["data"]["publish_id"])
+        assert post["status"] == "failed"
+        assert "web page" in post["error"]["message"]
+
+
+class TestDrafts:
+    async def test_draft_goes_to_the_inbox_then_publishes_when_the_creator_posts(
+        self,
+        client: httpx.AsyncClient,
+        owner: AccountWithKeys,
+        account_id: str,
+        media_server: MediaServer,
+        deps: PipelineDeps,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        sandbox,
+    ) -> None:
+        clock = OffsetClock()
+        deps.clock = clock
+        worker = build_worker(deps)
+        response = await client.post(
+            "/v1/tiktok/publish",
+            json={
+                "video_url": put(media_server, "clip.mp4", make_video(seconds=4)),
+                "tiktok_account_id": account_id,
+                "post_mode": "draft",
+            },
+            headers=owner.headers,
+        )
+        assert response.status_code == 200
+        assert "inbox notification" in response.json()["message"]
+        publish_id = response.json()["data"]["publish_id"]
+        await settle(worker, sessionmaker, max_seconds=3)
+        post = await read(client, owner, publish_id)
+        assert post["status"] == "in_inbox"
+        assert post["post_mode"] == "draft"
+
+        sandbox.post_draft(post["tiktok_publish_id"], "SELF_ONLY")
+        clock.advance(61)  # the next look at the inbox draft
+        await worker.run_until_idle()
+        assert (await read(client, owner, publish_id))["status"] == "published"
+
+    async def test_draft_with_privacy_level_is_refused(
+        self, client: httpx.AsyncClient, owner: AccountWithKeys, account_id: str
+    ) -> None:
+        response = await client.post(
+            "/v1/tiktok/publish",
+            json={
+                "video_url": "https://videos.example.com/a.mp4",
+                "tiktok_account_id": account_id,
+                "post_mode": "draft",
+                "privacy_level": "SELF_ONLY",
+            },
+            headers=owner.headers,
+        )
+        assert response.status_code == 422
+        assert "privacy_level cannot be set on a video draft" in response.json()["message"]
+
+    async def test_the_sixth_draft_in_24_hours_is_refused(
+        self, client: httpx.AsyncClient, owner: AccountWithKeys, account_id: str
+    ) -> None:
+        body = {
+            "video_url": "https://videos.example.com/a.mp4",
+            "tiktok_account_id": account_id,
+            "post_mode": "draft",
+        }
+        for _ in range(5):
+            assert (
+                await client.post("/v1/tiktok/publish", json=body, headers=owner.headers)
+            ).status_code == 200
+        sixth = await client.post("/v1/tiktok/publish", json=body, headers=owner.headers)
+        assert sixth.status_code == 429
+        assert sixth.json()["code"] == "too_many_pending_drafts"
+        assert "at most 5 drafts" in sixth.json()["message"]
+        assert sixth.json()["details"]["pending_drafts"] == 5
+
+
+class TestScheduling:
+    async def test_scheduled_post_starts_on_time(
+        self,
+        client: httpx.AsyncClient,
+        owner: AccountWithKeys,
+        account_id: str,
+        media_server: MediaServer,
+        deps: PipelineDeps,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        clock = OffsetClock()
+        deps.clock = clock
+        worker = build_worker(deps)
+        at = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+        publish_id = await publish(
+            client,
+            owner,
+            video_url=put(media_server, "clip.mp4", make_video(seconds=4)),
+            tiktok_account_id=account_id,
+            scheduled_at=at.isoformat(),
+        )
+        post = await read(client, owner, publish_id)
+        assert post["status"] == "scheduled"
+        assert await worker.run_until_idle() == 0  # not yet
+
+        clock.advance(61)
+        await settle(worker, sessionmaker)
+        post = await read(client, owner, publish_id)
+        assert post["status"] == "published"
+        started = next(e for e in post["timeline"] if e["message"].startswith("Processing started"))
+        assert dt.datetime.fromisoformat(started["at"]) >= at
+        assert "after the scheduled time" not in started["message"]
+
+    async def test_a_late_worker_says_how_late(
+        self,
+        client: httpx.AsyncClient,
+        owner: AccountWithKeys,
+        account_id: str,
+        media_server: MediaServer,
+        deps: PipelineDeps,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        clock = OffsetClock()
+        deps.clock = clock
+        publish_id = await publish(
+            client,
+            owner,
+            video_url=put(media_server, "clip.mp4", make_video(seconds=4)),
+            tiktok_account_id=account_id,
+            scheduled_at=(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)).isoformat(),
+        )
+        clock.advance(60 * 60)  # the worker was down for an hour
+        await settle(build_worker(deps), sessionmaker)
+        post = await read(client, owner, publish_id)
+        assert post["status"] == "published"
+        assert any("after the scheduled time" in e["message"] for e in post["timeline"])
+
+    async def test_cancel_refunds_and_reschedule_moves(
+        self,
+        client: httpx.AsyncClient,
+        owner: AccountWithKeys,
+        account_id: str,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        at = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).isoformat()
+        body = {
+            "video_url": "https://videos.example.com/a.mp4",
+            "tiktok_account_id": account_id,
+            "scheduled_at": at,
+        }
+        before = await _balance(sessionmaker, owner)
+        first = (await client.post("/v1/tiktok/publish", json=body, headers=owner.headers)).json()[
+            "data"
+        ]["publish_id"]
+        second = (await client.post("/v1/tiktok/publish", json=body, headers=owner.headers)).json()[
+            "data"
+        ]["publish_id"]
+        assert await _balance(sessionmaker, owner) == before - 800
+
+        cancelled = await client.delete(f"/v1/tiktok/publish/{first}", headers=owner.headers)
+        assert cancelled.status_code == 200
+        assert cancelled.json()["data"]["status"] == "cancelled"
+        assert await _balance(sessionmaker, owner) == before - 400
+        again = await client.delete(f"/v1/tiktok/publish/{first}", headers=owner.headers)
+        assert again.status_code == 409
+
+        later = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).replace(microsecond=0)
+        moved = await client.patch(
+            f"/v1/tiktok/publish/{second}",
+            json={"scheduled_at": later.isoformat()},
+            headers=owner.headers,
+        )
+        assert moved.status_code == 200
+        assert dt.datetime.fromisoformat(moved.json()["data"]["scheduled_at"]) == later
+
+    @pytest.mark.parametrize(
+        ("value", "words"),
+        [
+            ("2026-01-01T10:00:00", "timezone"),
+            ("2020-01-01T10:00:00+00:00", "past"),
+            ("2099-01-01T10:00:00+00:00", "year"),
+        ],
+    )
+    async def test_bad_schedules_are_refused(
+        self,
+        client: httpx.AsyncClient,
+        owner: AccountWithKeys,
+        account_id: str,
+        value: str,
+        words: str,
+    ) -> None:
+        response = await client.post(
+            "/v1/tiktok/publish",
+            json={
+                "video_url": "https://videos.example.com/a.mp4",
+                "tiktok_account_id": account_id,
+                "scheduled_at": value,
+            },
+            headers=owner.headers,
+        )
+        assert response.status_code == 422
+        assert words in response.json()["message"]
+
+
+class TestDailyCap:
+    async def test_the_sixteenth_post_is_deferred_and_later_published(
+        self,
+        tmp_path: Path,
+        engine: AsyncEngine,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        media_server: MediaServer,
+    ) -> None:
+        settings = make_settings(
+            tmp_path,
+            publishing={
+                "init_per_minute": 100,
+                "creator_info_per_minute": 100,
+                "status_per_minute": 100,
+            },
+        )
+        app = create_app(settings, engine=engine, mount_sandbox=True)
+        app.state.sandbox_app.state.sandbox.configure(rate_limits_enabled=False, daily_post_cap=100)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport, base_url=settings.public_url
+            ) as client:
+                owner = await create_account(
+                    sessionmaker, settings, app.state.vault, points=100_000
+                )
+                account_id = (await connect_via_api(client, owner))["tiktok_account_id"]
+                url = put(media_server, "clip.mp4", make_video(seconds=4))
+                ids = [
+                    await publish(
+                        client, owner, video_url=url, tiktok_account_id=account_id, title=f"#{n}"
+                    )
+                    for n in range(16)
+                ]
+                clock = OffsetClock()
+                deps = _deps(app, clock)
+                await settle(build_worker(deps), sessionmaker, max_seconds=60)
+                statuses = Counter([(await read(client, owner, i))["status"] for i in ids])
+                assert statuses == Counter({"published": 15, "deferred": 1}), statuses
+                [waiting] = [
+                    await read(client, owner, i)
+                    for i in ids
+                    if (await read(client, owner, i))["status"] == "deferred"
+                ]
+                assert "cap of 15 posts" in waiting["timeline"][-1]["message"]
+
+                account = (
+                    await client.get(f"/v1/tiktok/accounts/{account_id}", headers=owner.headers)
+                ).json()["data"]
+                assert account["cap"]["posts_last_24h"] == 15
+                assert account["cap"]["next_free_slot_at"] is not None
+
+                clock.advance(24 * 3600 + 60)
+                await settle(build_worker(deps), sessionmaker)
+                assert (await read(client, owner, waiting["publish_id"]))["status"] == "published"
+
+    async def test_opting_out_of_deferral_fails_instead(
+        self,
+        client: httpx.AsyncClient,
+        owner: AccountWithKeys,
+        account_id: str,
+        media_server: MediaServer,
+        worker: Worker,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        sandbox,
+    ) -> None:
+        sandbox.force_daily_cap(sandbox.creators[0].open_id, True)
+        publish_id = await publish(
+            client,
+            owner,
+            video_url=put(media_server, "clip.mp4", make_video(seconds=4)),
+            tiktok_account_id=account_id,
+            on_daily_cap="fail",
+        )
+        await settle(worker, sessionmaker)
+        post = await read(client, owner, publish_id)
+        assert post["status"] == "failed"
+        assert post["error"]["code"] == "daily_post_cap_reached"
+
+    async def test_tiktoks_cap_answer_defers(
+        self,
+        client: httpx.AsyncClient,
+        owner: AccountWithKeys,
+        account_id: str,
+        media_server: MediaServer,
+        worker: Worker,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        sandbox,
+    ) -> None:
+        sandbox.force_daily_cap(sandbox.creators[0].open_id, True)
+        publish_id = await publish(
+            client,
+            owner,
+            video_url=put(media_server, "clip.mp4", make_video(seconds=4)),
+            tiktok_account_id=account_id,
+        )
+        await settle(worker, sessionmaker, max_seconds=3)
+        post = await read(client, owner, publish_id)
+        assert post["status"] == "deferred"
+        assert post["run_at"] is not None
+
+
+def _deps(app: FastAPI, clock: OffsetClock) -> PipelineDeps:
+    deps = pipeline_deps(
+        app.state.settings, app.state.sessionmaker, app.state.vault, app.state.tiktok, clock=clock
+    )
+    deps.tokens = app.state.token_vault
+    return deps
+
+
+async def _balance(sessionmaker: async_sessionmaker[AsyncSession], owner: AccountWithKeys) -> int:
+    async with sessionmaker() as session:
+        return await points.balance(session, owner.account.id)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
