@@ -259,7 +259,9 @@ async def reserve_daily_slot(step: Step, post: Post) -> None:
             assert row is not None
             row.submitted_at = row.submitted_at or step.now()
             return
-    raise await cap_reached(step, post, f"The creator reached TikTok's cap of {cap} posts in 24 hours")
+    raise await cap_reached(
+        step, post, f"The creator reached TikTok's cap of {cap} posts in 24 hours"
+    )
 
 
 async def cap_reached(step: Step, post: Post, reason: str) -> Exception:
