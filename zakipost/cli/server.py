@@ -89,7 +89,7 @@ def sandbox(
 
     settings_or_exit()
     config = SandboxConfig.from_env()
-    console.print(describe(config, f"http://{host}:{port}"))
+    typer.echo(describe(config, f"http://{host}:{port}"))
     uvicorn.run(create_sandbox_app(config), host=host, port=port, log_config=None)
 
 
