@@ -265,3 +265,18 @@ class TestTenantIsolation:
     ) -> None:
         response = await client.get("/v1/tiktok/accounts/not-a-uuid", headers=owner.headers)
         assert response.status_code == 404
+
+
+class TestCreatorCannotPost:
+    async def test_account_shows_why_and_keeps_the_last_options(
+        self, client: httpx.AsyncClient, owner: AccountWithKeys, connected: uuid.UUID, sandbox
+    ) -> None:
+        first = await client.get(f"/v1/tiktok/accounts/{connected}", headers=owner.headers)
+        options = first.json()["data"]["creator_info"]["privacy_level_options"]
+        sandbox.force_daily_cap(sandbox.creators[0].open_id, True)
+
+        response = await client.get(f"/v1/tiktok/accounts/{connected}", headers=owner.headers)
+        info = response.json()["data"]["creator_info"]
+        assert info["can_post"] is False
+        assert info["cannot_post_reason"] == "spam_risk_too_many_posts"
+        assert info["privacy_level_options"] == options

@@ -250,9 +250,15 @@ async def get_for(session: AsyncSession, account_id: uuid.UUID, ref: str | uuid.
 
 
 def creator_info_record(
-    info: CreatorInfo | None, refusal: TikTokPostingRefused | None
+    previous: dict[str, Any] | None,
+    info: CreatorInfo | None,
+    refusal: TikTokPostingRefused | None,
 ) -> dict[str, Any]:
-    record: dict[str, Any] = info.model_dump(mode="json") if info is not None else {}
+    """What to cache on the connection. When TikTok says the creator cannot post now it
+    sends no options, so the last known ones are kept beside the reason."""
+    record: dict[str, Any] = (
+        info.model_dump(mode="json") if info is not None else dict(previous or {})
+    )
     record["can_post"] = refusal is None
     record["cannot_post_reason"] = refusal.code if refusal is not None else None
     record["cannot_post_message"] = refusal.message if refusal is not None else None
@@ -266,20 +272,17 @@ async def refresh_creator_info(
     connection_id: uuid.UUID,
 ) -> dict[str, Any]:
     """Ask TikTok what the creator may do now and cache it on the connection."""
+    info: CreatorInfo | None = None
+    refusal: TikTokPostingRefused | None = None
     try:
         info = await tokens.call(connection_id, tiktok.query_creator_info)
-        record = creator_info_record(info, None)
-    except TikTokPostingRefused as refusal:
-        record = creator_info_record(None, refusal)
+    except TikTokPostingRefused as exc:
+        refusal = exc
     async with sessionmaker() as session, session.begin():
         connection = await session.get(Connection, connection_id)
         if connection is None:
             raise ConnectionNotFound()
-        if record.get("privacy_level_options") is None and connection.creator_info:
-            record = {
-                **connection.creator_info,
-                **{k: v for k, v in record.items() if k.startswith(("can_", "cannot_"))},
-            }
+        record = creator_info_record(connection.creator_info, info, refusal)
         connection.creator_info = record
         connection.creator_info_fetched_at = utcnow()
     return record

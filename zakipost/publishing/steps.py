@@ -150,15 +150,7 @@ async def creator_info(step: Step, post: Post) -> CreatorInfo:
     async with step.deps.sessionmaker() as session, session.begin():
         row = await session.get(Connection, post.connection_id, with_for_update=True)
         if row is not None:
-            row.creator_info = (
-                creator_info_record(info, refusal)
-                if info or not row.creator_info
-                else {
-                    **row.creator_info,
-                    **creator_info_record(None, refusal),
-                    "privacy_level_options": row.creator_info.get("privacy_level_options", []),
-                }
-            )
+            row.creator_info = creator_info_record(row.creator_info, info, refusal)
             row.creator_info_fetched_at = step.now()
     if refusal is not None:
         raise await posting_refused(step, post, refusal)
