@@ -14,6 +14,7 @@ from zakipost.connection import tasks as connection_tasks
 from zakipost.connection.tokens import TokenVault
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import Vault
+from zakipost.maintenance import tasks as maintenance_tasks
 from zakipost.publishing import tasks as publishing_tasks
 from zakipost.publishing.deps import PipelineDeps
 from zakipost.storage.base import MediaStore
@@ -28,6 +29,7 @@ def build_registry(deps: PipelineDeps) -> TaskRegistry:
     publishing_tasks.register(registry, deps)
     connection_tasks.register(registry, deps.tokens)
     upload_tasks.register(registry, deps.settings, deps.store)
+    maintenance_tasks.register(registry)
     return registry
 
 

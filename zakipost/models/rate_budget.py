@@ -12,7 +12,9 @@ from zakipost.db.types import UTCDateTime
 class RateBudgetUse(Base):
     """One request spent against a TikTok per-token budget (sliding one-minute windows).
 
-    Kept in the database so every worker on every machine shares the same budget.
+    Kept in the database so every worker on every machine shares the same budget. The
+    dashboard's failed log-ins use the same table under ``login:…`` buckets; the hourly
+    ``maintenance.prune`` job deletes rows older than a day.
     """
 
     __tablename__ = "rate_budget_uses"
