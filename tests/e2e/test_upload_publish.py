@@ -63,7 +63,9 @@ async def test_uploaded_300mb_video_publishes_with_flat_memory(
     video = tmp_path / "big.mp4"
     sha256 = write_big_video(video)
     uploaded = await client.post(
-        "/v1/media", content=from_disk(video), headers={**owner.headers, "Content-Type": "video/mp4"}
+        "/v1/media",
+        content=from_disk(video),
+        headers={**owner.headers, "Content-Type": "video/mp4"},
     )
     assert uploaded.status_code == 200, uploaded.text
     media_id = uploaded.json()["data"]["media_id"]
