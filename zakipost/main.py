@@ -119,7 +119,8 @@ def create_app(
 ) -> FastAPI:
     """Build the web app. ``mount_sandbox`` defaults to "when no TikTok app is configured"."""
     if mount_sandbox is None:
-        mount_sandbox = settings.uses_sandbox
+        # With no TikTok app, embed the sandbox, unless a standalone one is configured.
+        mount_sandbox = settings.uses_sandbox and not settings.tiktok.sandbox_url
     owns_engine = engine is None
     db_engine = engine or create_engine(
         settings.database_url, pool_size=settings.database.pool_size, echo=settings.database.echo

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from zakipost.api_key import service as api_key_service
 from zakipost.billing.plans import require_api_access
-from zakipost.db.session import ReadSessionDep
 from zakipost.dependencies import SettingsDep
 from zakipost.errors import Unauthorized
 from zakipost.kit.clock import utcnow
@@ -34,7 +34,7 @@ def _invalid(message: str = _INVALID) -> InvalidCredentials:
     return InvalidCredentials(message, headers={"WWW-Authenticate": 'Bearer realm="zakipost"'})
 
 
-async def _account_from_pair(session: ReadSessionDep, key: str, secret: str) -> Account:
+async def _account_from_pair(session: AsyncSession, key: str, secret: str) -> Account:
     if key != key.strip() or secret != secret.strip():
         raise _invalid(
             "Invalid API credentials: a key has leading or trailing spaces; "
@@ -48,26 +48,29 @@ async def _account_from_pair(session: ReadSessionDep, key: str, secret: str) -> 
     return account
 
 
-async def authenticated_account(request: Request, session: ReadSessionDep) -> Account:
-    """The calling account, or 401. Read in a short read-only session of its own, so an
-    endpoint's own transactions never wait on authentication's."""
+async def authenticated_account(request: Request) -> Account:
+    """The calling account, or 401. Read in a short read-only session of its own that is
+    closed before the endpoint runs: a request never holds two pooled connections at once
+    (with a request-long session it would, and a burst of requests could exhaust the pool
+    with each waiting for its second connection)."""
     key = request.headers.get(KEY_HEADER)
     secret = request.headers.get(SECRET_HEADER)
-    if key is not None or secret is not None:
-        if not key or not secret:
+    async with request.app.state.read_sessionmaker() as session:
+        if key is not None or secret is not None:
+            if not key or not secret:
+                raise _invalid()
+            return await _account_from_pair(session, key, secret)
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
             raise _invalid()
-        return await _account_from_pair(session, key, secret)
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token:
         named = await api_key_service.resolve(session, token.strip())
         if named is None or token != token.strip():
             raise _invalid()
-        await api_key_service.touch(request.app.state.sessionmaker, named)
         account = await session.get(Account, named.account_id)
-        if account is None:
-            raise _invalid()
-        return account
-    raise _invalid()
+    if account is None:
+        raise _invalid()
+    await api_key_service.touch(request.app.state.sessionmaker, named)
+    return account
 
 
 async def api_account(

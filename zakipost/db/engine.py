@@ -21,7 +21,7 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
     """Create the async engine for ``url`` with the dialect's pragmas and pool options."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _create_sqlite_engine(url, echo=echo)
+        return _create_sqlite_engine(url, echo=echo, pool_size=pool_size)
     return create_async_engine(
         url,
         echo=echo,
@@ -32,10 +32,12 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
     )
 
 
-def _create_sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
+def _create_sqlite_engine(url: str, *, echo: bool, pool_size: int) -> AsyncEngine:
     engine = create_async_engine(
         url,
         echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
     )
 
