@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zakipost.config import Settings
 from zakipost.connection.errors import ConnectionNotFound, InvalidRedirectUrl
+from zakipost.connection.repository import ConnectionRepository
 from zakipost.connection.schemas import CapState
 from zakipost.connection.tokens import TokenVault, store_grant
 from zakipost.kit.clock import utcnow
@@ -223,12 +224,7 @@ async def complete_connect(
 
 
 async def list_for(session: AsyncSession, account_id: uuid.UUID) -> Sequence[Connection]:
-    result = await session.scalars(
-        select(Connection)
-        .where(Connection.account_id == account_id)
-        .order_by(Connection.created_at)
-    )
-    return result.all()
+    return await ConnectionRepository.from_session(session).list_for_account(account_id)
 
 
 async def get_for(session: AsyncSession, account_id: uuid.UUID, ref: str | uuid.UUID) -> Connection:
@@ -237,13 +233,7 @@ async def get_for(session: AsyncSession, account_id: uuid.UUID, ref: str | uuid.
         token = ref if isinstance(ref, uuid.UUID) else uuid.UUID(str(ref))
     except ValueError:
         raise ConnectionNotFound(f"No connected TikTok account {ref!r}.") from None
-    connection = (
-        await session.scalars(
-            select(Connection).where(
-                Connection.internal_token == token, Connection.account_id == account_id
-            )
-        )
-    ).first()
+    connection = await ConnectionRepository.from_session(session).get_for_account(account_id, token)
     if connection is None:
         raise ConnectionNotFound(f"No connected TikTok account {ref!r}.")
     return connection
@@ -279,7 +269,7 @@ async def refresh_creator_info(
     except TikTokPostingRefused as exc:
         refusal = exc
     async with sessionmaker() as session, session.begin():
-        connection = await session.get(Connection, connection_id)
+        connection = await ConnectionRepository.from_session(session).get(connection_id)
         if connection is None:
             raise ConnectionNotFound()
         record = creator_info_record(connection.creator_info, info, refusal)
@@ -305,7 +295,7 @@ async def disconnect(
             # The tokens are deleted either way; TikTok forgets them within a year at most.
             log.warning("revoke_failed", connection_id=str(connection.id), error=exc.code)
     async with sessionmaker() as session, session.begin():
-        row = await session.get(Connection, connection.id, with_for_update=True)
+        row = await ConnectionRepository.from_session(session).get(connection.id, lock=True)
         if row is None:
             return
         row.access_token_encrypted = None

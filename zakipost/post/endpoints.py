@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from zakipost.auth.dependencies import ApiAccount
 from zakipost.connection import service as connection_service
 from zakipost.db.session import ReadSessionDep, SessionDep
 from zakipost.dependencies import SettingsDep
-from zakipost.models import Account, Connection, Post, PostMode
+from zakipost.models import Account, Post, PostMode
 from zakipost.post import idempotency
 from zakipost.post import service as post_service
 from zakipost.post.schemas import (
@@ -39,11 +37,6 @@ IdempotencyKeyHeader = Annotated[
         "answer and publishes once; the same key with another body is a 409.",
     ),
 ]
-
-
-async def _internal_token(session: AsyncSession, connection_id: uuid.UUID) -> str:
-    connection = await session.get(Connection, connection_id)
-    return str(connection.internal_token) if connection else ""
 
 
 @router.post(
@@ -82,6 +75,10 @@ async def publish(
         body.model_dump(mode="json", exclude_unset=True),
         lambda: _accept_video(session, settings, account, body),
     )
+
+
+def _post_out(detail: post_service.PostDetail) -> PostOut:
+    return PostOut.of(detail.post, detail.tiktok_account_id, detail.events)
 
 
 def _accepted_message(post: Post) -> str:
@@ -164,9 +161,8 @@ async def cancel_post(
     publish_id: str, account: ApiAccount, session: SessionDep, settings: SettingsDep
 ) -> Envelope[PostOut]:
     post = await post_service.cancel(session, settings, account, publish_id)
-    events = await post_service.timeline(session, post.id)
     return ok(
-        PostOut.of(post, await _internal_token(session, post.connection_id), events),
+        _post_out(await post_service.detail(session, account.id, post.publish_id)),
         "Post cancelled.",
     )
 
@@ -181,9 +177,8 @@ async def reschedule_post(
     publish_id: str, body: ScheduleChange, account: ApiAccount, session: SessionDep
 ) -> Envelope[PostOut]:
     post = await post_service.reschedule(session, account, publish_id, body.scheduled_at)
-    events = await post_service.timeline(session, post.id)
     return ok(
-        PostOut.of(post, await _internal_token(session, post.connection_id), events),
+        _post_out(await post_service.detail(session, account.id, post.publish_id)),
         "Post rescheduled.",
     )
 
@@ -230,9 +225,7 @@ async def _idempotent(
 async def get_post(
     publish_id: str, account: ApiAccount, session: ReadSessionDep
 ) -> Envelope[PostOut]:
-    post = await post_service.get(session, account.id, publish_id)
-    events = await post_service.timeline(session, post.id)
-    return ok(PostOut.of(post, await _internal_token(session, post.connection_id), events))
+    return ok(_post_out(await post_service.detail(session, account.id, publish_id)))
 
 
 @router.get(
@@ -263,12 +256,9 @@ async def list_posts(
         limit=limit,
         cursor=post_service.Cursor.decode(cursor) if cursor else None,
     )
-    tokens = {
-        c.id: str(c.internal_token) for c in await connection_service.list_for(session, account.id)
-    }
     return ok(
         PostPage(
-            items=[PostOut.of(p, tokens.get(p.connection_id, "")) for p in page],
+            items=[PostOut.of(row.post, row.tiktok_account_id) for row in page],
             next_cursor=following.encode() if following else None,
         )
     )

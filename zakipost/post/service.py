@@ -6,10 +6,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zakipost.billing import points
@@ -30,6 +29,7 @@ from zakipost.models import (
     PostMode,
 )
 from zakipost.post.errors import MissingScope, PostNotCancellable, PostNotFound
+from zakipost.post.repository import PostRepository, PostRow
 from zakipost.post.schemas import PhotoPublishRequest, PostModeIn, VideoPublishRequest
 from zakipost.publishing import machine
 from zakipost.publishing.states import CANCELLABLE, PostStatus
@@ -272,18 +272,34 @@ async def reschedule(
 async def get(
     session: AsyncSession, account_id: uuid.UUID, publish_id: str, *, lock: bool = False
 ) -> Post:
-    query = select(Post).where(Post.publish_id == publish_id, Post.account_id == account_id)
-    post = (await session.scalars(query.with_for_update() if lock else query)).first()
+    post = await PostRepository.from_session(session).get_by_publish_id(
+        account_id, publish_id, lock=lock
+    )
     if post is None:
         raise PostNotFound(f"No post with publish_id {publish_id!r}.")
     return post
 
 
 async def timeline(session: AsyncSession, post_id: uuid.UUID) -> list[PostEvent]:
-    result = await session.scalars(
-        select(PostEvent).where(PostEvent.post_id == post_id).order_by(PostEvent.id)
-    )
-    return list(result.all())
+    return list(await PostRepository.from_session(session).timeline(post_id))
+
+
+@dataclass(frozen=True, slots=True)
+class PostDetail:
+    """What reading one post shows: the post, its connection's public id, its timeline."""
+
+    post: Post
+    tiktok_account_id: str
+    events: list[PostEvent]
+
+
+async def detail(session: AsyncSession, account_id: uuid.UUID, publish_id: str) -> PostDetail:
+    repository = PostRepository.from_session(session)
+    row = await repository.get_row(account_id, publish_id)
+    if row is None:
+        raise PostNotFound(f"No post with publish_id {publish_id!r}.")
+    events = list(await repository.timeline(row.post.id))
+    return PostDetail(row.post, row.tiktok_account_id, events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,25 +329,16 @@ async def list_for(
     connection_id: uuid.UUID | None = None,
     limit: int = 50,
     cursor: Cursor | None = None,
-) -> tuple[Sequence[Post], Cursor | None]:
+) -> tuple[list[PostRow], Cursor | None]:
     """Newest first; keyset pagination so pages stay stable while posts are added."""
-    query = select(Post).where(Post.account_id == account_id)
-    if status is not None:
-        query = query.where(Post.status == status)
-    if connection_id is not None:
-        query = query.where(Post.connection_id == connection_id)
-    if cursor is not None:
-        query = query.where(
-            or_(
-                Post.created_at < cursor.created_at,
-                and_(Post.created_at == cursor.created_at, Post.id < cursor.post_id),
-            )
-        )
-    rows = (
-        await session.scalars(
-            query.order_by(Post.created_at.desc(), Post.id.desc()).limit(limit + 1)
-        )
-    ).all()
+    rows = await PostRepository.from_session(session).page(
+        account_id,
+        status=status,
+        connection_id=connection_id,
+        limit=limit + 1,
+        before=(cursor.created_at, cursor.post_id) if cursor is not None else None,
+    )
     page = rows[:limit]
-    following = Cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+    last = page[-1].post if page else None
+    following = Cursor(last.created_at, last.id) if last is not None and len(rows) > limit else None
     return page, following

@@ -56,13 +56,11 @@ class PostView:
 
 
 async def _view(session: ReadSessionDep, user: DashboardUser, publish_id: str) -> PostView:
-    post = await post_service.get(session, user.account.id, publish_id)
-    events = await post_service.timeline(session, post.id)
-    accounts = await connection_service.list_for(session, user.account.id)
-    account = next((a for a in accounts if a.id == post.connection_id), None)
-    token = str(account.internal_token) if account else ""
+    detail = await post_service.detail(session, user.account.id, publish_id)
+    account = await connection_service.get_for(session, user.account.id, detail.tiktok_account_id)
     return PostView(
-        PostOut.of(post, token, events), TikTokAccountOut.of(account) if account else None
+        PostOut.of(detail.post, detail.tiktok_account_id, detail.events),
+        TikTokAccountOut.of(account),
     )
 
 
@@ -89,11 +87,10 @@ async def posts_page(
         limit=PAGE_SIZE,
         cursor=post_service.Cursor.decode(cursor) if cursor else None,
     )
-    views = []
-    for post in page:
-        owner = by_id.get(post.connection_id)
-        token = str(owner.tiktok_account_id) if owner else ""
-        views.append(PostView(PostOut.of(post, token), owner))
+    views = [
+        PostView(PostOut.of(row.post, row.tiktok_account_id), by_id.get(row.post.connection_id))
+        for row in page
+    ]
     return render(
         request,
         "posts.html",
