@@ -50,6 +50,15 @@ class TestSharedObjects:
             assert built[0].tokens is app.state.token_vault
             assert app.state.worker.sessionmaker is app.state.sessionmaker
 
+    async def test_the_components_open_once_at_a_time(self, tmp_path: Path) -> None:
+        components = build_components(make_settings(tmp_path), mount_sandbox=False)
+        async with components.open() as deps:
+            assert components.deps is deps
+            with pytest.raises(RuntimeError, match="already open"):
+                async with components.open():
+                    pass
+        assert components.deps is None
+
     async def test_components_of_other_settings_are_refused(
         self, tmp_path: Path, engine: AsyncEngine
     ) -> None:

@@ -69,11 +69,16 @@ class Components:
     tiktok_transport: httpx.AsyncBaseTransport | None = None
     # The web app serving this process's public URL (and /sandbox), once create_app has one.
     web_app: ASGIApp | None = None
+    # While open(): the pipeline's dependencies, the process's one TokenVault among them.
+    deps: PipelineDeps | None = None
 
     @contextlib.asynccontextmanager
     async def open(self) -> AsyncIterator[PipelineDeps]:
         """The TikTok client, the token vault and the pipeline's dependencies, over one
         HTTP client that is closed at exit."""
+        if self.deps is not None:
+            # A second TokenVault would refresh a connection beside the first one's lock.
+            raise RuntimeError("the components are already open")
         settings = self.settings
         try:
             async with httpx.AsyncClient(
@@ -81,7 +86,7 @@ class Components:
                 timeout=settings.tiktok.request_timeout_seconds,
             ) as http:
                 tiktok = make_tiktok_client(settings, http, self.credentials)
-                yield PipelineDeps(
+                self.deps = PipelineDeps(
                     settings=settings,
                     sessionmaker=self.sessionmaker,
                     vault=self.vault,
@@ -91,7 +96,9 @@ class Components:
                     store=self.store,
                     clock=self.clock,
                 )
+                yield self.deps
         finally:
+            self.deps = None
             if self.owns_engine:
                 await self.engine.dispose()
 
