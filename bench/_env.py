@@ -391,8 +391,8 @@ async def empty_postgres() -> None:
 async def create_account(settings: Any, *, email: str, points: int) -> dict[str, str]:
     """An API account on the pro plan; returns its credential headers."""
     from zakipost.account import service as account_service
+    from zakipost.composition import create_vault
     from zakipost.db.engine import create_engine, create_sessionmaker
-    from zakipost.main import create_vault
 
     engine = create_engine(settings.database_url)
     try:

@@ -11,6 +11,12 @@ os.environ.setdefault("ZAKIPOST_SANDBOX_PROGRESSION", "immediate")
 os.environ.setdefault("ZAKIPOST_SANDBOX_FAULT_TIMEOUT_SECONDS", "0.2")
 os.environ.setdefault("ZAKIPOST_SANDBOX_SEED", "7")
 
+# Fast argon2 parameters for every hash the suite makes (the login's dummy hash included,
+# which follows the hasher in use). Nothing has hashed a password before this runs.
+from zakipost.kit.passwords import use_fast_hashing
+
+use_fast_hashing()
+
 pytest_plugins = [
     "tests.fixtures.database",
     "tests.fixtures.app",

@@ -13,9 +13,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.dashboard.conftest import Browser, csrf_of, log_in, post_form, sign_up
-from tests.fixtures.app import AccountWithKeys, make_settings
+from tests.fixtures.app import AccountWithKeys, client_for, make_settings, running_app
 from zakipost.dashboard import login_limit
-from zakipost.main import create_app
 from zakipost.models import DashboardSession
 
 
@@ -60,13 +59,7 @@ class TestSignUp:
 
     async def test_a_setting_closes_sign_up(self, tmp_path: Path, engine: AsyncEngine) -> None:
         settings = make_settings(tmp_path, security={"allow_signup": False})
-        app = create_app(settings, engine=engine, mount_sandbox=True)
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url=settings.public_url
-            ) as client,
-        ):
+        async with running_app(settings, engine) as app, client_for(app) as client:
             page = await client.get("/dashboard/signup")
             assert page.status_code == 403
             assert "Sign-up is closed" in page.text
@@ -199,13 +192,7 @@ class TestLoginRateLimit:
             await log_in(client, owner.account.email, "wrong password")
         # A second web app on the same database (another process, in production).
         settings = make_settings(tmp_path)
-        other = create_app(settings, engine=engine, mount_sandbox=True)
-        async with (
-            other.router.lifespan_context(other),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=other), base_url=settings.public_url
-            ) as second,
-        ):
+        async with running_app(settings, engine) as other, client_for(other) as second:
             blocked = await log_in(second, owner.account.email, owner.password)
         assert blocked.status_code == 429
 

@@ -14,15 +14,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.connection.conftest import connect_via_api
 from tests.e2e.test_publish_flow import publish, put, read, sandbox_posts
-from tests.fixtures.app import AccountWithKeys, create_account, make_settings
+from tests.fixtures.app import (
+    AccountWithKeys,
+    client_for,
+    create_account,
+    make_settings,
+    running_app,
+)
 from tests.fixtures.clock import OffsetClock
 from tests.fixtures.media_server import MediaServer
-from tests.fixtures.pipeline import settle
+from tests.fixtures.pipeline import app_deps, settle
 from tests.sandbox.media import make_photo, make_video
 from zakipost.billing import points
-from zakipost.main import create_app
 from zakipost.publishing.deps import PipelineDeps
-from zakipost.runtime import build_worker, pipeline_deps
+from zakipost.runtime import build_worker
 from zakipost.worker import Worker
 
 
@@ -340,45 +345,40 @@ class TestDailyCap:
                 "status_per_minute": 100,
             },
         )
-        app = create_app(settings, engine=engine, mount_sandbox=True)
-        app.state.sandbox_app.state.sandbox.configure(rate_limits_enabled=False, daily_post_cap=100)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url=settings.public_url
-            ) as client:
-                owner = await create_account(
-                    sessionmaker, settings, app.state.vault, points=100_000
+        async with running_app(settings, engine) as app, client_for(app) as client:
+            app.state.sandbox_app.state.sandbox.configure(
+                rate_limits_enabled=False, daily_post_cap=100
+            )
+            owner = await create_account(sessionmaker, settings, app.state.vault, points=100_000)
+            account_id = (await connect_via_api(client, owner))["tiktok_account_id"]
+            url = put(media_server, "clip.mp4", make_video(seconds=4))
+            ids = [
+                await publish(
+                    client, owner, video_url=url, tiktok_account_id=account_id, title=f"#{n}"
                 )
-                account_id = (await connect_via_api(client, owner))["tiktok_account_id"]
-                url = put(media_server, "clip.mp4", make_video(seconds=4))
-                ids = [
-                    await publish(
-                        client, owner, video_url=url, tiktok_account_id=account_id, title=f"#{n}"
-                    )
-                    for n in range(16)
-                ]
-                clock = OffsetClock()
-                deps = _deps(app, clock)
-                await settle(build_worker(deps), sessionmaker, max_seconds=60)
-                statuses = Counter([(await read(client, owner, i))["status"] for i in ids])
-                assert statuses == Counter({"published": 15, "deferred": 1}), statuses
-                [waiting] = [
-                    await read(client, owner, i)
-                    for i in ids
-                    if (await read(client, owner, i))["status"] == "deferred"
-                ]
-                assert "cap of 15 posts" in waiting["timeline"][-1]["message"]
+                for n in range(16)
+            ]
+            clock = OffsetClock()
+            deps = _deps(app, clock)
+            await settle(build_worker(deps), sessionmaker, max_seconds=60)
+            statuses = Counter([(await read(client, owner, i))["status"] for i in ids])
+            assert statuses == Counter({"published": 15, "deferred": 1}), statuses
+            [waiting] = [
+                await read(client, owner, i)
+                for i in ids
+                if (await read(client, owner, i))["status"] == "deferred"
+            ]
+            assert "cap of 15 posts" in waiting["timeline"][-1]["message"]
 
-                account = (
-                    await client.get(f"/v1/tiktok/accounts/{account_id}", headers=owner.headers)
-                ).json()["data"]
-                assert account["cap"]["posts_last_24h"] == 15
-                assert account["cap"]["next_free_slot_at"] is not None
+            account = (
+                await client.get(f"/v1/tiktok/accounts/{account_id}", headers=owner.headers)
+            ).json()["data"]
+            assert account["cap"]["posts_last_24h"] == 15
+            assert account["cap"]["next_free_slot_at"] is not None
 
-                clock.advance(24 * 3600 + 60)
-                await settle(build_worker(deps), sessionmaker)
-                assert (await read(client, owner, waiting["publish_id"]))["status"] == "published"
+            clock.advance(24 * 3600 + 60)
+            await settle(build_worker(deps), sessionmaker)
+            assert (await read(client, owner, waiting["publish_id"]))["status"] == "published"
 
     async def test_opting_out_of_deferral_fails_instead(
         self,
@@ -427,11 +427,7 @@ class TestDailyCap:
 
 
 def _deps(app: FastAPI, clock: OffsetClock) -> PipelineDeps:
-    deps = pipeline_deps(
-        app.state.settings, app.state.sessionmaker, app.state.vault, app.state.tiktok, clock=clock
-    )
-    deps.tokens = app.state.token_vault
-    return deps
+    return app_deps(app, clock=clock)
 
 
 async def _balance(sessionmaker: async_sessionmaker[AsyncSession], owner: AccountWithKeys) -> int:

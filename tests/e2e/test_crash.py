@@ -26,12 +26,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.connection.conftest import CALLBACK_TARGET
-from tests.fixtures.app import TEST_MASTER_KEY, AccountWithKeys, create_account, make_settings
+from tests.fixtures.app import (
+    TEST_MASTER_KEY,
+    AccountWithKeys,
+    create_account,
+    make_settings,
+    running_app,
+)
 from tests.fixtures.consent import consent
 from tests.fixtures.media_server import MediaServer
 from tests.fixtures.servers import ThreadedServer
 from tests.sandbox.media import make_video
-from zakipost.main import create_app
 from zakipost.models import Post
 from zakipost.publishing.states import PostStatus
 from zakipost.sandbox import SandboxConfig, create_sandbox_app
@@ -56,8 +61,7 @@ async def gateway(
     tmp_path: Path, engine: AsyncEngine, sandbox_server: ThreadedServer
 ) -> AsyncIterator[FastAPI]:
     settings = make_settings(tmp_path, tiktok={"sandbox_url": sandbox_server.url})
-    app = create_app(settings, engine=engine, mount_sandbox=False)
-    async with app.router.lifespan_context(app):
+    async with running_app(settings, engine, mount_sandbox=False) as app:
         yield app
 
 

@@ -17,14 +17,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.connection.conftest import connect_via_api
 from tests.e2e.test_publish_flow import publish, put, read, sandbox_posts
-from tests.fixtures.app import AccountWithKeys, create_account, make_settings
+from tests.fixtures.app import (
+    AccountWithKeys,
+    client_for,
+    create_account,
+    make_settings,
+    running_app,
+)
 from tests.fixtures.media_server import MediaServer
-from tests.fixtures.pipeline import settle
+from tests.fixtures.pipeline import app_deps, settle
 from tests.sandbox.media import make_video
 from zakipost.connection.tokens import access_context
-from zakipost.main import create_app
 from zakipost.models import Connection
-from zakipost.runtime import build_worker, pipeline_deps
+from zakipost.runtime import build_worker
 from zakipost.worker import Worker
 
 
@@ -67,20 +72,12 @@ async def guarded(tmp_path: Path, engine: AsyncEngine):
     settings = make_settings(
         tmp_path, media={"allow_private_networks": False, "allowed_networks": ["127.0.0.1/32"]}
     )
-    app = create_app(settings, engine=engine, mount_sandbox=True)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=settings.public_url) as client:
-            yield app, client
+    async with running_app(settings, engine) as app, client_for(app) as client:
+        yield app, client
 
 
 def guarded_worker(app: FastAPI, resolver=None) -> Worker:
-    deps = pipeline_deps(
-        app.state.settings, app.state.sessionmaker, app.state.vault, app.state.tiktok
-    )
-    deps.tokens = app.state.token_vault
-    deps.media_resolver = resolver
-    return build_worker(deps)
+    return build_worker(app_deps(app, media_resolver=resolver))
 
 
 class TestSsrf:
@@ -201,23 +198,18 @@ class TestMidFlight:
         media_server: MediaServer,
     ) -> None:
         settings = make_settings(tmp_path, publishing={"status_deadline_seconds": 1})
-        app = create_app(settings, engine=engine, mount_sandbox=True)
-        app.state.sandbox_app.state.sandbox.config.progression = "manual"
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url=settings.public_url
-            ) as client:
-                owner = await create_account(sessionmaker, settings, app.state.vault)
-                account_id = (await connect_via_api(client, owner))["tiktok_account_id"]
-                publish_id = await publish(
-                    client,
-                    owner,
-                    video_url=put(media_server, "clip.mp4", make_video(seconds=4)),
-                    tiktok_account_id=account_id,
-                )
-                await settle(guarded_worker(app), sessionmaker, max_seconds=8)
-                post = await read(client, owner, publish_id)
+        async with running_app(settings, engine) as app, client_for(app) as client:
+            app.state.sandbox_app.state.sandbox.config.progression = "manual"
+            owner = await create_account(sessionmaker, settings, app.state.vault)
+            account_id = (await connect_via_api(client, owner))["tiktok_account_id"]
+            publish_id = await publish(
+                client,
+                owner,
+                video_url=put(media_server, "clip.mp4", make_video(seconds=4)),
+                tiktok_account_id=account_id,
+            )
+            await settle(guarded_worker(app), sessionmaker, max_seconds=8)
+            post = await read(client, owner, publish_id)
         assert post["status"] == "unknown"
         assert post["error"]["code"] == "outcome_unknown"
         assert "still processing" in post["error"]["message"]
@@ -232,23 +224,18 @@ class TestBudgets:
         media_server: MediaServer,
     ) -> None:
         settings = make_settings(tmp_path, publishing={"init_per_minute": 2})
-        app = create_app(settings, engine=engine, mount_sandbox=True)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url=settings.public_url
-            ) as client:
-                owner = await create_account(sessionmaker, settings, app.state.vault)
-                account_id = (await connect_via_api(client, owner))["tiktok_account_id"]
-                url = put(media_server, "clip.mp4", make_video(seconds=4))
-                ids = [
-                    await publish(
-                        client, owner, video_url=url, tiktok_account_id=account_id, title=f"#{n}"
-                    )
-                    for n in range(3)
-                ]
-                await guarded_worker(app).run_until_idle()
-                posts = [await read(client, owner, publish_id) for publish_id in ids]
+        async with running_app(settings, engine) as app, client_for(app) as client:
+            owner = await create_account(sessionmaker, settings, app.state.vault)
+            account_id = (await connect_via_api(client, owner))["tiktok_account_id"]
+            url = put(media_server, "clip.mp4", make_video(seconds=4))
+            ids = [
+                await publish(
+                    client, owner, video_url=url, tiktok_account_id=account_id, title=f"#{n}"
+                )
+                for n in range(3)
+            ]
+            await guarded_worker(app).run_until_idle()
+            posts = [await read(client, owner, publish_id) for publish_id in ids]
         statuses = Counter(p["status"] for p in posts)
         assert statuses == Counter({"published": 2, "deferred": 1}), statuses
         [waiting] = [p for p in posts if p["status"] == "deferred"]

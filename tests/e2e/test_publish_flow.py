@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,6 +15,7 @@ from tests.fixtures.media_server import MediaServer
 from tests.fixtures.pipeline import settle
 from tests.sandbox.media import make_video
 from zakipost.billing import points
+from zakipost.config import Settings
 from zakipost.models import PointEntry
 from zakipost.worker import Worker
 
@@ -58,7 +58,7 @@ class TestPublishVideo:
         media_server: MediaServer,
         worker: Worker,
         sessionmaker: async_sessionmaker[AsyncSession],
-        tmp_path: Path,
+        settings: Settings,
     ) -> None:
         video = make_video(seconds=4)
         publish_id = await publish(
@@ -91,7 +91,8 @@ class TestPublishVideo:
         assert received["disable_duet"] is True and received["disable_comment"] is False
         assert received["is_aigc"] is True
         # The fetched copy is gone once the post is final.
-        assert not any((tmp_path / "data" / "media").glob("*"))
+        assert settings.media_dir.is_dir()
+        assert not any(settings.media_dir.glob("*"))
 
     async def test_privacy_level_the_creator_does_not_offer_fails_and_refunds(
         self,

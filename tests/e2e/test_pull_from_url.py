@@ -5,17 +5,15 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.connection.conftest import connect_via_api
 from tests.e2e.test_pipeline_rules import guarded_worker
 from tests.e2e.test_publish_flow import publish, put, read, sandbox_posts
-from tests.fixtures.app import create_account, make_settings
+from tests.fixtures.app import client_for, create_account, make_settings, running_app
 from tests.fixtures.media_server import MediaServer
 from tests.fixtures.pipeline import settle
 from tests.sandbox.media import make_video
-from zakipost.main import create_app
 
 
 async def test_verified_prefix_is_pulled_by_tiktok(
@@ -26,21 +24,18 @@ async def test_verified_prefix_is_pulled_by_tiktok(
 ) -> None:
     prefix = media_server.base_url + "/verified/"
     settings = make_settings(tmp_path, tiktok={"verified_url_prefixes": [prefix]})
-    app = create_app(settings, engine=engine, mount_sandbox=True)
-    sandbox = app.state.sandbox_app.state.sandbox
-    sandbox.config.verified_url_prefixes.append(prefix)
-    (media_server.root / "verified").mkdir()
-    video = make_video(seconds=4)
-    url = put(media_server, "verified/clip.mp4", video)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=settings.public_url) as client:
-            owner = await create_account(sessionmaker, settings, app.state.vault)
-            account_id = (await connect_via_api(client, owner))["tiktok_account_id"]
-            publish_id = await publish(client, owner, video_url=url, tiktok_account_id=account_id)
-            await settle(guarded_worker(app), sessionmaker)
-            post = await read(client, owner, publish_id)
-            [received] = await sandbox_posts(client)
+    async with running_app(settings, engine) as app, client_for(app) as client:
+        sandbox = app.state.sandbox_app.state.sandbox
+        sandbox.config.verified_url_prefixes.append(prefix)
+        (media_server.root / "verified").mkdir()
+        video = make_video(seconds=4)
+        url = put(media_server, "verified/clip.mp4", video)
+        owner = await create_account(sessionmaker, settings, app.state.vault)
+        account_id = (await connect_via_api(client, owner))["tiktok_account_id"]
+        publish_id = await publish(client, owner, video_url=url, tiktok_account_id=account_id)
+        await settle(guarded_worker(app), sessionmaker)
+        post = await read(client, owner, publish_id)
+        [received] = await sandbox_posts(client)
     assert post["status"] == "published", post
     assert any("PULL_FROM_URL" in e["message"] for e in post["timeline"])
     assert received["source"] == "PULL_FROM_URL"

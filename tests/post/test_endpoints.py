@@ -114,19 +114,15 @@ class TestPublish:
     async def test_billing_off_publishes_with_no_points(
         self, tmp_path, engine, sessionmaker: async_sessionmaker[AsyncSession]
     ) -> None:
-        from tests.fixtures.app import make_settings
-        from zakipost.main import create_app
+        from tests.fixtures.app import client_for, make_settings, running_app
 
         settings = make_settings(tmp_path, billing={"publish_cost": 0})
-        app = create_app(settings, engine=engine, mount_sandbox=True)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                broke = await create_account(sessionmaker, settings, app.state.vault, points=0)
-                account_id = (await connect_via_api(client, broke))["tiktok_account_id"]
-                response = await client.post(
-                    "/v1/tiktok/publish", json=body(account_id), headers=broke.headers
-                )
+        async with running_app(settings, engine) as app, client_for(app) as client:
+            broke = await create_account(sessionmaker, settings, app.state.vault, points=0)
+            account_id = (await connect_via_api(client, broke))["tiktok_account_id"]
+            response = await client.post(
+                "/v1/tiktok/publish", json=body(account_id), headers=broke.headers
+            )
         assert response.status_code == 200
         assert await _count(sessionmaker, PointEntry) == 0
 

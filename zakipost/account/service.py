@@ -18,7 +18,7 @@ from zakipost.config import Settings
 from zakipost.errors import Conflict, NotFound, ValidationFailed
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import Vault, digest
-from zakipost.kit.passwords import hash_password, verify_password
+from zakipost.kit.passwords import hash_password, verify_against_dummy, verify_password
 from zakipost.models import Account
 
 MIN_PASSWORD_LENGTH = 8
@@ -145,7 +145,7 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> Acco
         return None
     if account is None:
         # Spend the same time as a real check so timing does not reveal which emails exist.
-        verify_password(_DUMMY_HASH, password)
+        verify_against_dummy(password)
         return None
     return account if verify_password(account.password_hash, password) else None
 
@@ -193,6 +193,3 @@ async def set_plan(
     account.plan_expires_at = expires_at
     await session.flush()
     return account
-
-
-_DUMMY_HASH = hash_password("not-a-real-password-0000")

@@ -29,7 +29,7 @@ AccountArg = Annotated[str, typer.Argument(help="The account's email or id.")]
 
 @asynccontextmanager
 async def _unit_of_work(settings: Settings) -> AsyncIterator[tuple[AsyncSession, Vault]]:
-    from zakipost.main import create_vault
+    from zakipost.composition import create_vault
 
     engine = create_engine(settings.database_url)
     try:

@@ -24,8 +24,8 @@ def new_key(key_id: Annotated[str, typer.Argument(help="An id for the key, e.g. 
 @app.command()
 def reencrypt() -> None:
     """Re-encrypt every stored token and secret under the newest master key."""
+    from zakipost.composition import create_vault
     from zakipost.db.engine import create_engine, create_sessionmaker
-    from zakipost.main import create_vault
     from zakipost.maintenance.reencrypt import reencrypt_all
 
     settings = settings_or_exit()

@@ -73,7 +73,7 @@ def worker(
 ) -> None:
     """Run a worker: the publish pipeline and periodic work. Any number may share one
     PostgreSQL."""
-    from zakipost.runtime import run_worker_process
+    from zakipost.composition import run_worker_process
 
     settings = settings_or_exit()
     run(run_worker_process, settings, concurrency or settings.worker.concurrency)
@@ -85,12 +85,12 @@ def sandbox(
 ) -> None:
     """Run the TikTok sandbox alone (an emulator of TikTok's OAuth, Content Posting and
     Display APIs) and print its app's credentials."""
-    from zakipost.sandbox import SandboxConfig, create_sandbox_app, describe
+    from zakipost.composition import standalone_sandbox
 
     settings_or_exit()
-    config = SandboxConfig.from_env()
-    typer.echo(describe(config, f"http://{host}:{port}"))
-    uvicorn.run(create_sandbox_app(config), host=host, port=port, log_config=None)
+    app, description = standalone_sandbox(f"http://{host}:{port}")
+    typer.echo(description)
+    uvicorn.run(app, host=host, port=port, log_config=None)
 
 
 def migrate() -> None:

@@ -1,4 +1,4 @@
-"""The store an endpoint works with: built from settings once per app, on first use."""
+"""The store an endpoint works with: the app's one store, built by the composition root."""
 
 from __future__ import annotations
 
@@ -7,17 +7,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from zakipost.storage.base import MediaStore
-from zakipost.storage.factory import create_store
 
 
 def get_store(request: Request) -> MediaStore:
-    """``app.state.media_store``, created from the app's settings when first needed.
-
-    Tests (or the composition root) may set ``app.state.media_store`` to another store."""
-    store: MediaStore | None = getattr(request.app.state, "media_store", None)
-    if store is None:
-        store = create_store(request.app.state.settings)
-        request.app.state.media_store = store
+    """``app.state.media_store``: the store the worker uses too (tests may swap it)."""
+    store: MediaStore = request.app.state.media_store
     return store
 
 
