@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from zakipost.models import MediaKind
 from zakipost.publishing import outcome, photos, preflight, transfer, video
-from zakipost.publishing.steps import STEPS
 from zakipost.publishing.states import PostStep
+from zakipost.publishing.steps import STEPS
 
 P = PostStep
 
