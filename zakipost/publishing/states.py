@@ -72,8 +72,7 @@ SUBMITTED_STEPS = frozenset({PostStep.final_chunk, PostStep.awaiting_tiktok})
 
 # Where a post's step may go next; staying on the same step is always allowed (a retry, a
 # deferral, a resumption). ``None`` is a post that has not started: just accepted, or
-# cancelled or rescheduled before TikTok saw it (a rescheduled post starts over at
-# preflight). Every step may end the post (``done``). Only a FILE_UPLOAD before its final
+# cancelled before TikTok saw it. Every step may end the post (``done``). Only a FILE_UPLOAD before its final
 # chunk may go back to ``initializing`` (a new init), which is the crash-safety rule.
 STEP_MOVES: dict[PostStep | None, frozenset[PostStep | None]] = {
     None: frozenset({PostStep.preflight, PostStep.done}),
