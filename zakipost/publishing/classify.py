@@ -56,9 +56,10 @@ def _tiktok(exc: TikTokError, post: Post) -> Outcome:
     return Retry(f"TikTok {exc.code}", give_up=final) if exc.retryable else final
 
 
-RULES: tuple[
-    tuple[type[Exception] | tuple[type[Exception], ...], Callable[[Any, Post], Outcome]], ...
-] = (
+Kinds = type[Exception] | tuple[type[Exception], ...]
+Rule = Callable[[Any, Post], Outcome]
+
+RULES: tuple[tuple[Kinds, Rule], ...] = (
     (PostDeferred, lambda exc, post: Deferral(exc.until, exc.reason)),
     (PostFailure, lambda exc, post: Fail(exc)),
     (PostUndetermined, lambda exc, post: Undetermined(exc.message)),
