@@ -79,7 +79,7 @@ _connections = sa.table(
     sa.column("created_at", sa.DateTime(timezone=True)),
     sa.column("updated_at", sa.DateTime(timezone=True)),
 )
-_POST_COLUMNS = (
+_POST_COLUMNS: tuple[sa.ColumnClause[Any], ...] = (
     sa.column("publish_id"),
     sa.column("account_id", sa.Uuid()),
     sa.column("connection_id", sa.Uuid()),

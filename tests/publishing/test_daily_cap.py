@@ -74,9 +74,10 @@ async def _post(
         session.add(post)
         session.add(machine.new_post_status(post, PostStatus.queued, "Accepted.", now=created_at))
         for status in path:
-            step = PostStep.preflight if status is PostStatus.processing else PostStep.done
-            if status is PostStatus.cancelled:
-                step = None
+            step: PostStep | None = {
+                PostStatus.processing: PostStep.preflight,
+                PostStatus.cancelled: None,
+            }.get(status, PostStep.done)
             machine.transition(session, post, status, status.value, step=step, now=created_at)
     return post
 
