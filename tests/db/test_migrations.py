@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -111,6 +111,8 @@ _new_posts = sa.table(
     sa.column("step_failures", sa.Integer()),
 )
 
+EXPAND = "posts_pipeline_state_expand"
+BACKFILL = "posts_pipeline_state_backfill"
 _PREPARED = {
     "prepared_key": "ab12.jpg",
     "public_url": "https://media.example.com/media/ab12.jpg",
@@ -147,10 +149,17 @@ VIDEO_OPTIONS = {
 }
 
 
-def _revision_before(revision: str) -> str:
-    script = ScriptDirectory.from_config(migrate.alembic_config()).get_revision(revision)
-    assert script is not None and isinstance(script.down_revision, str)
-    return script.down_revision
+def _revision(slug: str) -> Script:
+    """One of the posts revisions by its file name, so renumbering them needs no edit here."""
+    scripts = ScriptDirectory.from_config(migrate.alembic_config()).walk_revisions()
+    [script] = [s for s in scripts if s.path.endswith(f"_{slug}.py")]
+    return script
+
+
+def _revision_before(slug: str) -> str:
+    down = _revision(slug).down_revision
+    assert isinstance(down, str)
+    return down
 
 
 async def _in_flight_posts(engine: AsyncEngine) -> dict[str, uuid.UUID]:
@@ -221,10 +230,10 @@ async def _row(engine: AsyncEngine, table: sa.TableClause, post_id: uuid.UUID) -
 
 
 class TestPostsPipelineState:
-    """0006 to 0008 move ``posts.options`` into named places without losing a post in flight."""
+    """Expand, backfill and contract move ``posts.options`` into named places without losing a post in flight."""
 
     async def test_upgrade_puts_every_value_in_its_place(self, scratch_engine: AsyncEngine) -> None:
-        await migrate.upgrade(scratch_engine, _revision_before("0006"))
+        await migrate.upgrade(scratch_engine, _revision_before(EXPAND))
         ids = await _in_flight_posts(scratch_engine)
         await migrate.upgrade(scratch_engine)
 
@@ -277,7 +286,7 @@ class TestPostsPipelineState:
     async def test_a_post_written_by_old_code_after_the_backfill_is_copied_too(
         self, scratch_engine: AsyncEngine
     ) -> None:
-        await migrate.upgrade(scratch_engine, "0007")
+        await migrate.upgrade(scratch_engine, _revision(BACKFILL).revision)
         ids = await _in_flight_posts(scratch_engine)
         await migrate.upgrade(scratch_engine)
         video = await _row(scratch_engine, _new_posts, ids["video"])
@@ -286,7 +295,7 @@ class TestPostsPipelineState:
         assert video.step_failures == 1
 
     async def test_the_typed_columns_read_back_as_models(self, scratch_engine: AsyncEngine) -> None:
-        await migrate.upgrade(scratch_engine, _revision_before("0006"))
+        await migrate.upgrade(scratch_engine, _revision_before(EXPAND))
         ids = await _in_flight_posts(scratch_engine)
         await migrate.upgrade(scratch_engine)
         async with AsyncSession(scratch_engine) as session:
@@ -297,7 +306,7 @@ class TestPostsPipelineState:
         assert photo.plan is not None and photo.plan.creator_nickname == "Ann"
 
     async def test_downgrade_puts_them_back_into_options(self, scratch_engine: AsyncEngine) -> None:
-        before = _revision_before("0006")
+        before = _revision_before(EXPAND)
         await migrate.upgrade(scratch_engine, before)
         ids = await _in_flight_posts(scratch_engine)
         await migrate.upgrade(scratch_engine)

@@ -18,7 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     # Posts accepted after 0007 by code that still wrote only options: copy them over too.
-    backfill = context.script.get_revision("0007")
+    backfill = context.script.get_revision(down_revision)
     assert backfill is not None
     backfill.module.upgrade()
     with op.batch_alter_table("posts", schema=None) as batch_op:
