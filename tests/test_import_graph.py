@@ -24,17 +24,6 @@ PACKAGE_DIR = Path(zakipost.__file__).parent
 SANDBOX = "zakipost.sandbox"
 COMPOSITION_ROOT = "zakipost.composition"
 
-# Cycles that are being removed in the packages other work owns. Each entry is a cycle's
-# strongly connected component, exactly: a cycle that grows, shrinks or disappears fails
-# the tests below, so remove the entry when its cycle goes.
-ALLOWED_CYCLES: list[frozenset[str]] = [
-    # publishing/photos.py and publishing/steps.py call each other (the photo steps reuse
-    # the run context's helpers, steps dispatches to the photo steps); the split of
-    # publishing/ into one module per phase removes it.
-    frozenset({"zakipost.publishing.photos", "zakipost.publishing.steps"}),
-]
-
-
 @dataclass(frozen=True)
 class ImportEdge:
     importer: str
@@ -195,16 +184,10 @@ def gateway_graph() -> dict[str, list[ImportEdge]]:
 
 
 class TestZakipostImports:
-    def test_no_import_cycle_outside_the_allow_list(self) -> None:
+    def test_no_import_cycle(self) -> None:
         graph = gateway_graph()
-        new = [c for c in strongly_connected(graph) if c not in ALLOWED_CYCLES]
-        assert not new, "import cycles:\n" + "\n".join(describe(c, graph) for c in new)
-
-    def test_every_allowed_cycle_still_exists(self) -> None:
-        # Keeps the allow-list honest: an entry whose cycle is gone (or changed) must go.
-        present = strongly_connected(gateway_graph())
-        stale = [sorted(c) for c in ALLOWED_CYCLES if c not in present]
-        assert not stale, f"allow-listed cycles that no longer exist as listed: {stale}"
+        cycles = strongly_connected(graph)
+        assert not cycles, "import cycles:\n" + "\n".join(describe(c, graph) for c in cycles)
 
     def test_only_the_composition_root_imports_the_sandbox(self) -> None:
         graph = import_graph(PACKAGE_DIR, "zakipost")

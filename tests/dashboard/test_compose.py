@@ -328,7 +328,7 @@ class TestPublish:
         async with sessionmaker() as session:
             post = (await session.scalars(select(Post))).one()
         assert post.kind.value == "photo"
-        assert post.options["photo_cover_index"] == 1
+        assert post.request.photo_cover_index == 1
         assert post.description == "Two days by the sea #travel"
         assert post.status.value == "published", post.error_message
 

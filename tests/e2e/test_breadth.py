@@ -4,29 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections import Counter
-from pathlib import Path
+import uuid
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.connection.conftest import connect_via_api
 from tests.e2e.test_publish_flow import publish, put, read, sandbox_posts
 from tests.fixtures.app import (
     AccountWithKeys,
-    client_for,
-    create_account,
-    make_settings,
-    running_app,
 )
 from tests.fixtures.clock import OffsetClock
 from tests.fixtures.media_server import MediaServer
 from tests.fixtures.pipeline import app_deps, settle
 from tests.sandbox.media import make_photo, make_video
 from zakipost.billing import points
+from zakipost.models import Connection, MediaKind, Post, PostMode, PostRequest
+from zakipost.publishing import daily_cap, machine
 from zakipost.publishing.deps import PipelineDeps
+from zakipost.publishing.states import PostStatus, PostStep
 from zakipost.runtime import build_worker
 from zakipost.worker import Worker
 
@@ -330,55 +329,39 @@ class TestScheduling:
 
 
 class TestDailyCap:
-    async def test_the_sixteenth_post_is_deferred_and_later_published(
+    async def test_a_post_into_a_full_window_is_deferred_and_later_published(
         self,
-        tmp_path: Path,
-        engine: AsyncEngine,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        app: FastAPI,
+        client: httpx.AsyncClient,
+        owner: AccountWithKeys,
+        account_id: str,
         media_server: MediaServer,
+        sessionmaker: async_sessionmaker[AsyncSession],
     ) -> None:
-        settings = make_settings(
-            tmp_path,
-            publishing={
-                "init_per_minute": 100,
-                "creator_info_per_minute": 100,
-                "status_per_minute": 100,
-            },
+        # The window's rules (up to the cap, the next refused, freed after 24 h) are unit
+        # tests in tests/publishing/test_daily_cap.py; this is the wiring, with one post.
+        clock = OffsetClock()
+        await _fill_daily_window(sessionmaker, account_id, clock())
+        publish_id = await publish(
+            client,
+            owner,
+            video_url=put(media_server, "clip.mp4", make_video(seconds=4)),
+            tiktok_account_id=account_id,
         )
-        async with running_app(settings, engine) as app, client_for(app) as client:
-            app.state.sandbox_app.state.sandbox.configure(
-                rate_limits_enabled=False, daily_post_cap=100
-            )
-            owner = await create_account(sessionmaker, settings, app.state.vault, points=100_000)
-            account_id = (await connect_via_api(client, owner))["tiktok_account_id"]
-            url = put(media_server, "clip.mp4", make_video(seconds=4))
-            ids = [
-                await publish(
-                    client, owner, video_url=url, tiktok_account_id=account_id, title=f"#{n}"
-                )
-                for n in range(16)
-            ]
-            clock = OffsetClock()
-            deps = _deps(app, clock)
-            await settle(build_worker(deps), sessionmaker, max_seconds=60)
-            statuses = Counter([(await read(client, owner, i))["status"] for i in ids])
-            assert statuses == Counter({"published": 15, "deferred": 1}), statuses
-            [waiting] = [
-                await read(client, owner, i)
-                for i in ids
-                if (await read(client, owner, i))["status"] == "deferred"
-            ]
-            assert "cap of 15 posts" in waiting["timeline"][-1]["message"]
+        deps = _deps(app, clock)
+        await settle(build_worker(deps), sessionmaker)
+        waiting = await read(client, owner, publish_id)
+        assert waiting["status"] == "deferred"
+        assert "cap of 15 posts" in waiting["timeline"][-1]["message"]
+        account = (
+            await client.get(f"/v1/tiktok/accounts/{account_id}", headers=owner.headers)
+        ).json()["data"]
+        assert account["cap"]["posts_last_24h"] == 15
+        assert account["cap"]["next_free_slot_at"] is not None
 
-            account = (
-                await client.get(f"/v1/tiktok/accounts/{account_id}", headers=owner.headers)
-            ).json()["data"]
-            assert account["cap"]["posts_last_24h"] == 15
-            assert account["cap"]["next_free_slot_at"] is not None
-
-            clock.advance(24 * 3600 + 60)
-            await settle(build_worker(deps), sessionmaker)
-            assert (await read(client, owner, waiting["publish_id"]))["status"] == "published"
+        clock.advance(24 * 3600 + 60)
+        await settle(build_worker(deps), sessionmaker)
+        assert (await read(client, owner, publish_id))["status"] == "published"
 
     async def test_opting_out_of_deferral_fails_instead(
         self,
@@ -424,6 +407,36 @@ class TestDailyCap:
         post = await read(client, owner, publish_id)
         assert post["status"] == "deferred"
         assert post["run_at"] is not None
+
+
+async def _fill_daily_window(
+    sessionmaker: async_sessionmaker[AsyncSession], account_id: str, now: dt.datetime
+) -> None:
+    """15 posts the creator published through ZakiPost a minute ago: TikTok's first cap."""
+    async with sessionmaker() as session, session.begin():
+        connection = (
+            await session.scalars(
+                select(Connection).where(Connection.internal_token == uuid.UUID(account_id))
+            )
+        ).one()
+        for n in range(15):
+            post = Post(
+                id=uuid.uuid4(),
+                publish_id=f"v_pub_filled{n:010d}",
+                account_id=connection.account_id,
+                connection_id=connection.id,
+                kind=MediaKind.video,
+                post_mode=PostMode.direct,
+                request=PostRequest(),
+            )
+            session.add(post)
+            at = now - dt.timedelta(minutes=1)
+            session.add(machine.new_post_status(post, PostStatus.queued, "Accepted.", now=at))
+            machine.transition(session, post, PostStatus.processing, "Started.", now=at)
+            daily_cap.mark_submitted(post, at)
+            machine.transition(
+                session, post, PostStatus.published, "Published.", step=PostStep.done, now=at
+            )
 
 
 def _deps(app: FastAPI, clock: OffsetClock) -> PipelineDeps:

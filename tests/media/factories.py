@@ -108,15 +108,15 @@ def make_image(
     if alpha:
         image = image.convert("RGBA")
         image.paste((0, 0, 0, 0), (width // 2, 0, width, height))
-    options: dict[str, object] = {}
+    params: dict[str, object] = {}
     if orientation is not None or exif_tags:
         exif = Image.Exif()
         for tag, value in (exif_tags or {}).items():
             exif[tag] = value
         if orientation is not None:
             exif[0x0112] = orientation
-        options["exif"] = exif.tobytes()
-    image.save(path, fmt, **options)
+        params["exif"] = exif.tobytes()
+    image.save(path, fmt, **params)
     return path
 
 

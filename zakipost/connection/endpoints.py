@@ -22,6 +22,7 @@ from zakipost.dependencies import (
     VaultDep,
 )
 from zakipost.kit.clock import utcnow
+from zakipost.publishing import daily_cap
 from zakipost.schemas import AUTH_ERRORS, Envelope, error_responses, ok
 
 router = APIRouter(
@@ -62,12 +63,7 @@ async def list_accounts(
     account: ApiAccount, session: ReadSessionDep
 ) -> Envelope[list[TikTokAccountOut]]:
     connections = await connection_service.list_for(session, account.id)
-    return ok(
-        [
-            TikTokAccountOut.of(c, await connection_service.cap_state(session, c))
-            for c in connections
-        ]
-    )
+    return ok([TikTokAccountOut.of(c, await daily_cap.state(session, c)) for c in connections])
 
 
 @router.get(
@@ -89,7 +85,7 @@ async def get_account(
         await connection_service.refresh_creator_info(sessionmaker, tokens, tiktok, connection.id)
     async with sessionmaker() as session:
         connection = await connection_service.get_for(session, account.id, tiktok_account_id)
-        cap = await connection_service.cap_state(session, connection)
+        cap = await daily_cap.state(session, connection)
     return ok(TikTokAccountOut.of(connection, cap))
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from zakipost.models import Connection, ConnectionStatus
+from zakipost.publishing.daily_cap import CapState
 from zakipost.schemas import Schema
 
 
@@ -37,20 +38,6 @@ class CreatorCapabilities(Schema):
     cannot_post_reason: str | None = None
     cannot_post_message: str | None = None
     fetched_at: dt.datetime | None = None
-
-
-class CapState(Schema):
-    """Where the creator stands against TikTok's rolling 24-hour limits, as ZakiPost saw it."""
-
-    daily_post_cap: int = Field(
-        description="TikTok's cap for this creator, as learnt (15 at first)."
-    )
-    posts_last_24h: int
-    next_free_slot_at: dt.datetime | None = Field(
-        None, description="When a post slot frees, if the cap is reached now."
-    )
-    pending_drafts: int = Field(description="Drafts sent to the inbox in the last 24 hours.")
-    pending_drafts_limit: int = 5
 
 
 class TikTokAccountOut(Schema):

@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zakipost.config import Settings
 from zakipost.connection.errors import ConnectionNotFound, InvalidRedirectUrl
 from zakipost.connection.repository import ConnectionRepository
-from zakipost.connection.schemas import CapState
 from zakipost.connection.tokens import TokenVault, store_grant
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import Vault, digest
@@ -305,42 +304,3 @@ async def disconnect(
         row.status = ConnectionStatus.revoked
         row.status_reason = "Disconnected by the owner."
         row.token_generation += 1
-
-
-DAY = dt.timedelta(hours=24)
-
-
-async def cap_state(session: AsyncSession, connection: Connection) -> CapState:
-    """Posts submitted and drafts sent in the last 24 hours, and when the next slot frees."""
-    from zakipost.models import Post, PostMode
-    from zakipost.publishing.states import PostStatus
-
-    since = utcnow() - DAY
-    submitted = (
-        await session.scalars(
-            select(Post.submitted_at)
-            .where(
-                Post.connection_id == connection.id,
-                Post.post_mode == PostMode.direct,
-                Post.submitted_at > since,
-            )
-            .order_by(Post.submitted_at)
-        )
-    ).all()
-    drafts = await session.scalar(
-        select(func.count())
-        .select_from(Post)
-        .where(
-            Post.connection_id == connection.id,
-            Post.post_mode == PostMode.draft,
-            Post.created_at > since,
-            Post.status.not_in([PostStatus.cancelled, PostStatus.published]),
-        )
-    )
-    full = len(submitted) >= connection.daily_post_cap
-    return CapState(
-        daily_post_cap=connection.daily_post_cap,
-        posts_last_24h=len(submitted),
-        next_free_slot_at=(submitted[0] + DAY) if full and submitted[0] else None,
-        pending_drafts=int(drafts or 0),
-    )

@@ -1,4 +1,4 @@
-"""Portable column types: aware UTC datetimes and string-stored enums."""
+"""Portable column types: aware UTC datetimes, string-stored enums and typed JSON."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import datetime as dt
 import enum
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Dialect, String, TypeDecorator
+from pydantic import TypeAdapter
+from sqlalchemy import JSON, DateTime, Dialect, String, TypeDecorator
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -55,3 +56,27 @@ class StrEnumType(TypeDecorator[E]):
         if value is None:
             return None
         return self.enum_class(value)
+
+
+class PydanticJSON(TypeDecorator[Any]):
+    """JSON holding a typed value (a pydantic model, or a tuple of them), validated on the way
+    out. Store immutable values (frozen models, tuples) so every change is an assignment,
+    which is what the ORM notices."""
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, shape: Any) -> None:
+        super().__init__()
+        self.shape = shape
+        self._adapter: TypeAdapter[Any] = TypeAdapter(shape)
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return self._adapter.dump_python(self._adapter.validate_python(value), mode="json")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return self._adapter.validate_python(value)

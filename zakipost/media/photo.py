@@ -212,12 +212,12 @@ def _encode(
 ) -> int:
     icc_profile = image.info.get("icc_profile")
     for quality in QUALITY_STEPS:
-        options: dict[str, object] = {"quality": quality}
+        params: dict[str, object] = {"quality": quality}
         if icc_profile:
-            options["icc_profile"] = icc_profile
+            params["icc_profile"] = icc_profile
         if output_format == "JPEG":
-            options["optimize"] = True
-        image.save(dest, output_format, **options)
+            params["optimize"] = True
+        image.save(dest, output_format, **params)
         size = dest.stat().st_size
         if size <= max_bytes:
             if quality != QUALITY_STEPS[0]:

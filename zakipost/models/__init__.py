@@ -10,7 +10,16 @@ from zakipost.models.job import Job, JobStatus
 from zakipost.models.media_object import MediaObject, MediaStatus
 from zakipost.models.oauth_state import OAuthState
 from zakipost.models.point_entry import PointEntry, PointEntryKind
-from zakipost.models.post import MediaKind, Post, PostMode, Transfer
+from zakipost.models.post import (
+    MediaKind,
+    PhotoSource,
+    Post,
+    PostMode,
+    PostPlan,
+    PostRequest,
+    PreparedPhoto,
+    Transfer,
+)
 from zakipost.models.post_event import PostEvent
 from zakipost.models.rate_budget import RateBudgetUse
 
@@ -28,11 +37,15 @@ __all__ = [
     "MediaObject",
     "MediaStatus",
     "OAuthState",
+    "PhotoSource",
     "PointEntry",
     "PointEntryKind",
     "Post",
     "PostEvent",
     "PostMode",
+    "PostPlan",
+    "PostRequest",
+    "PreparedPhoto",
     "RateBudgetUse",
     "Transfer",
 ]

@@ -3,13 +3,14 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text, Uuid
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text, Uuid, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zakipost.db.base import RecordModel
-from zakipost.db.types import StrEnumType, UTCDateTime
+from zakipost.db.types import PydanticJSON, StrEnumType, UTCDateTime
 from zakipost.publishing.states import PostStatus, PostStep
 
 
@@ -26,6 +27,51 @@ class PostMode(enum.StrEnum):
 class Transfer(enum.StrEnum):
     file_upload = "FILE_UPLOAD"
     pull_from_url = "PULL_FROM_URL"
+
+
+class _Frozen(BaseModel):
+    # Frozen, so a change is always a new value assigned to the column (which the ORM sees).
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class PhotoSource(_Frozen):
+    """One image of a carousel as the caller gave it: a URL, or an uploaded media's key."""
+
+    url: str | None = None
+    media_key: str | None = None
+
+
+class PostRequest(_Frozen):
+    """What the caller asked for beyond the post's own columns."""
+
+    on_daily_cap: Literal["defer", "fail"] = "defer"
+    media_key: str | None = None  # a video uploaded to ZakiPost (instead of video_url)
+    photos: tuple[PhotoSource, ...] = ()
+    photo_cover_index: int = 0
+    auto_add_music: bool = False
+
+
+class PostPlan(_Frozen):
+    """What preflight resolved from the request and the creator's info: what is sent."""
+
+    privacy_level: str | None = None  # None for a video draft (the creator chooses)
+    # None: not sent (drafts); otherwise what was asked within what the creator allows.
+    disable_comment: bool | None = None
+    disable_duet: bool | None = None
+    disable_stitch: bool | None = None
+    creator_nickname: str | None = None
+    max_video_post_duration_sec: int | None = None
+
+
+class PreparedPhoto(_Frozen):
+    """One image prepared to TikTok's limits and put in the media store for TikTok to pull."""
+
+    prepared_key: str
+    public_url: str
+    width: int
+    height: int
+    size: int
+    sha256: str
 
 
 class Post(RecordModel):
@@ -61,18 +107,36 @@ class Post(RecordModel):
     brand_organic_toggle: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     is_aigc: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     video_cover_timestamp_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
+    request: Mapped[PostRequest] = mapped_column(
+        PydanticJSON(PostRequest), default=PostRequest, nullable=False
+    )
     scheduled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cost_points: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
 
     # What the pipeline learnt.
+    plan: Mapped[PostPlan | None] = mapped_column(PydanticJSON(PostPlan), nullable=True)
+    # Prepared in order, so these are the first len(prepared_photos) of request.photos.
+    prepared_photos: Mapped[tuple[PreparedPhoto, ...]] = mapped_column(
+        PydanticJSON(tuple[PreparedPhoto, ...]), default=tuple, nullable=False
+    )
     transfer: Mapped[Transfer | None] = mapped_column(StrEnumType(Transfer), nullable=True)
     media_path: Mapped[str | None] = mapped_column(Text, nullable=True)
     media_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     media_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     media_info: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     tiktok_publish_id: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
+    # Crash safety: set just before an init that may reach TikTok is sent, cleared when a
+    # new init may be sent; a PULL_FROM_URL post that finds it set has an unknown fate.
+    init_attempted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # False when media_path is the media store's own file, which must not be deleted.
+    media_path_owned: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true(), nullable=False
+    )
+    # Failures of the current step; any step that completes resets it.
+    step_failures: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", nullable=False
+    )
     upload_url_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     upload_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     chunk_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -8,14 +8,13 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zakipost.billing import points
 from zakipost.config import Settings
 from zakipost.connection import service as connection_service
 from zakipost.connection.errors import ConnectionRevoked, ReconnectRequired
-from zakipost.errors import AppError, ValidationFailed
+from zakipost.errors import ValidationFailed
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import random_string
 from zakipost.media.guard import check_url_syntax
@@ -24,14 +23,16 @@ from zakipost.models import (
     Connection,
     ConnectionStatus,
     MediaKind,
+    PhotoSource,
     Post,
     PostEvent,
     PostMode,
+    PostRequest,
 )
 from zakipost.post.errors import MissingScope, PostNotCancellable, PostNotFound
 from zakipost.post.repository import PostRepository, PostRow
 from zakipost.post.schemas import PhotoPublishRequest, PostModeIn, VideoPublishRequest
-from zakipost.publishing import machine
+from zakipost.publishing import daily_cap, machine
 from zakipost.publishing.states import CANCELLABLE, PostStatus
 from zakipost.upload import service as upload_service
 from zakipost.worker import enqueue
@@ -84,46 +85,12 @@ async def enqueue_run(session: AsyncSession, post: Post, run_at: dt.datetime | N
     )
 
 
-PENDING_DRAFTS_LIMIT = 5
-DAY = dt.timedelta(hours=24)
-
-
-class TooManyPendingDrafts(AppError):
-    status_code = 429
-    code = "too_many_pending_drafts"
-
-
 def _check_url(settings: Settings, url: str) -> None:
     check_url_syntax(
         url,
         allow_private_networks=settings.media.allow_private_networks,
         allowed_networks=settings.media.allowed_networks,
     )
-
-
-async def _check_pending_drafts(session: AsyncSession, connection: Connection) -> None:
-    """TikTok allows 5 pending inbox shares per creator in any 24 hours; refuse the sixth
-    here instead of letting TikTok refuse it later."""
-    since = utcnow() - DAY
-    rows = (
-        await session.execute(
-            select(Post.created_at).where(
-                Post.connection_id == connection.id,
-                Post.post_mode == PostMode.draft,
-                Post.created_at > since,
-                Post.status.not_in([PostStatus.cancelled, PostStatus.published]),
-                or_(Post.status != PostStatus.failed, Post.tiktok_publish_id.is_not(None)),
-            )
-        )
-    ).all()
-    if len(rows) >= PENDING_DRAFTS_LIMIT:
-        free_at = min(r[0] for r in rows) + DAY
-        raise TooManyPendingDrafts(
-            f"TikTok accepts at most {PENDING_DRAFTS_LIMIT} drafts waiting in a creator's inbox "
-            f"within 24 hours; this account has {len(rows)}. The creator can post or delete "
-            f"drafts in the TikTok app; the next slot frees at {free_at:%Y-%m-%d %H:%M} UTC.",
-            details={"pending_drafts": len(rows), "next_slot_at": free_at.isoformat()},
-        )
 
 
 async def _accept(
@@ -139,7 +106,7 @@ async def _accept(
     connection = await connection_service.get_for(session, account.id, request.tiktok_account_id)
     usable_connection(connection, "video.upload" if draft else "video.publish")
     if draft:
-        await _check_pending_drafts(session, connection)
+        await daily_cap.check_pending_drafts(session, connection.id)
     post.account_id = account.id
     post.connection_id = connection.id
     post.post_mode = PostMode.draft if draft else PostMode.direct
@@ -151,7 +118,7 @@ async def _accept(
     post.scheduled_at = request.scheduled_at
     post.cost_points = settings.billing.publish_cost
     post.tiktok_post_ids = []
-    post.options = {**(post.options or {}), "on_daily_cap": request.on_daily_cap.value}
+    post.request = post.request.model_copy(update={"on_daily_cap": request.on_daily_cap.value})
     await points.debit(
         session,
         account.id,
@@ -181,7 +148,9 @@ async def accept_video(
     session: AsyncSession, settings: Settings, account: Account, request: VideoPublishRequest
 ) -> Post:
     """Validate against the account's state, charge, store and queue a video post."""
-    post = Post(id=uuid.uuid4(), publish_id=new_publish_id(), kind=MediaKind.video, options={})
+    post = Post(
+        id=uuid.uuid4(), publish_id=new_publish_id(), kind=MediaKind.video, request=PostRequest()
+    )
     if request.video_url is not None:
         _check_url(settings, request.video_url)
         post.video_url = request.video_url
@@ -194,7 +163,7 @@ async def accept_video(
             raise MediaKindMismatch(
                 f"Media {request.media_id} is a {media.kind.value}, not a video."
             )
-        post.options = {"media_key": media.storage_key}
+        post.request = PostRequest(media_key=media.storage_key)
     post.title = request.title
     post.disable_duet = request.disable_duet
     post.disable_stitch = request.disable_stitch
@@ -207,26 +176,29 @@ async def accept_photos(
 ) -> Post:
     """A photo carousel: 1 to 35 images by URL or uploaded media id."""
     post = Post(
-        id=uuid.uuid4(), publish_id=new_photo_publish_id(), kind=MediaKind.photo, options={}
+        id=uuid.uuid4(),
+        publish_id=new_photo_publish_id(),
+        kind=MediaKind.photo,
+        request=PostRequest(),
     )
-    photos: list[dict[str, str]] = []
+    photos: list[PhotoSource] = []
     for url in request.photo_urls or []:
         _check_url(settings, url)
-        photos.append({"url": url})
+        photos.append(PhotoSource(url=url))
     for media_id in request.media_ids or []:
         media = await upload_service.claim_media(
             session, account.id, media_id, used_by=post.publish_id
         )
         if media.kind.value != "photo":
             raise MediaKindMismatch(f"Media {media_id} is a {media.kind.value}, not a photo.")
-        photos.append({"media_key": media.storage_key})
+        photos.append(PhotoSource(media_key=media.storage_key))
     post.title = request.title
     post.description = request.description
-    post.options = {
-        "photos": photos,
-        "photo_cover_index": request.photo_cover_index,
-        "auto_add_music": request.auto_add_music,
-    }
+    post.request = PostRequest(
+        photos=tuple(photos),
+        photo_cover_index=request.photo_cover_index,
+        auto_add_music=request.auto_add_music,
+    )
     return await _accept(session, settings, account, request, post)
 
 

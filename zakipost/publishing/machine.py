@@ -1,19 +1,46 @@
-"""The one writer of a post's status and step; every change leaves a timeline event.
+"""The one writer of a post's status and step, and the one place an outcome takes effect.
 
-No other code assigns ``post.status`` or ``post.step``.
+No other code assigns ``post.status`` or ``post.step``: :func:`transition` checks both moves
+against ``states`` and leaves a timeline event; :func:`advance` is a step's "done, next";
+:func:`settle` applies an outcome (a finish, a failure, a deferral, a retry, an unknown fate)
+with all its side effects: error fields, the daily slot, the refund, the media.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zakipost.billing import points
 from zakipost.kit.clock import utcnow
+from zakipost.logging import get_logger
 from zakipost.models.post import Post
 from zakipost.models.post_event import PostEvent
-from zakipost.publishing.states import ALLOWED, TERMINAL, PostStatus, PostStep
+from zakipost.publishing import daily_cap
+from zakipost.publishing.failures import PostFailure
+from zakipost.publishing.run import PostRun
+from zakipost.publishing.states import (
+    ALLOWED,
+    STEP_MOVES,
+    SUBMITTED_STEPS,
+    TERMINAL,
+    PostStatus,
+    PostStep,
+)
+from zakipost.upload.service import release_post_media
+from zakipost.worker import Defer
+
+log = get_logger(__name__)
+
+# How often a post of unknown fate is checked at TikTok again.
+LATE_POLL_INTERVAL = dt.timedelta(minutes=10)
 
 
 class IllegalTransition(Exception):
@@ -25,8 +52,21 @@ class IllegalTransition(Exception):
         self.target = target
 
 
+class IllegalStepMove(Exception):
+    """A step change the state machine does not allow."""
+
+    def __init__(self, current: PostStep | None, target: PostStep | None) -> None:
+        super().__init__(f"a post cannot step from {current} to {target}")
+        self.current = current
+        self.target = target
+
+
 def can_transition(current: PostStatus, target: PostStatus) -> bool:
-    return target in ALLOWED[current]
+    return target is current or target in ALLOWED[current]
+
+
+def can_step(current: PostStep | None, target: PostStep | None) -> bool:
+    return target is current or target in STEP_MOVES[current]
 
 
 def new_post_status(
@@ -48,9 +88,12 @@ def transition(
     details: dict[str, Any] | None = None,
     now: dt.datetime | None = None,
 ) -> PostEvent:
-    """Move ``post`` to ``target`` (and ``step``), or raise ``IllegalTransition``."""
-    if target is not post.status and not can_transition(post.status, target):
+    """Move ``post`` to ``target`` (and ``step``), or raise ``IllegalTransition`` /
+    ``IllegalStepMove``."""
+    if not can_transition(post.status, target):
         raise IllegalTransition(post.status, target)
+    if not can_step(post.step, step):
+        raise IllegalStepMove(post.step, step)
     at = now or utcnow()
     post.status = target
     post.step = step
@@ -87,3 +130,197 @@ def note(
     )
     session.add(event)
     return event
+
+
+async def advance(
+    run: PostRun,
+    step: PostStep,
+    message: str,
+    *,
+    also: Callable[[Post], None] | None = None,
+    **fields: Any,
+) -> None:
+    """The current step is done: record ``fields`` (and ``also``'s changes) and move to
+    ``step``, still processing."""
+
+    def change(session: AsyncSession, post: Post) -> None:
+        for name, value in fields.items():
+            setattr(post, name, value)
+        if also is not None:
+            also(post)
+        post.step_failures = 0  # retries are counted per step
+        transition(session, post, PostStatus.processing, message, step=step, now=run.now())
+
+    await run.write(change)
+
+
+# -- outcomes ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """TikTok reports the post published, or sent to the creator's inbox."""
+
+    status: PostStatus
+    message: str
+    post_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Fail:
+    """The post ends failed."""
+
+    failure: PostFailure
+
+
+@dataclass(frozen=True, slots=True)
+class Deferral:
+    """Not now: run again at ``until``."""
+
+    until: dt.datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Undetermined:
+    """TikTok may have the post and cannot say yet: mark it unknown, keep checking."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """A passing problem: take the step again after a backoff, or ``give_up`` once the step
+    failed too often."""
+
+    what: str
+    give_up: Fail | Undetermined
+
+
+Outcome = Finish | Fail | Deferral | Undetermined | Retry
+
+
+async def settle(run: PostRun, outcome: Outcome) -> Defer | None:
+    """Apply ``outcome`` to the post; the ``Defer`` the job must raise, if it waits."""
+    match outcome:
+        case Finish():
+            await _finish(run, outcome)
+        case Fail():
+            await _fail(run, outcome.failure)
+        case Deferral():
+            await _defer(run, outcome)
+            return Defer(outcome.until, outcome.reason)
+        case Undetermined():
+            await _undetermined(run, outcome.message)
+            return Defer(run.now() + LATE_POLL_INTERVAL, "checking TikTok later")
+        case Retry():
+            return await _retry(run, outcome)
+    return None
+
+
+async def _finish(run: PostRun, finish: Finish) -> None:
+    def change(session: AsyncSession, row: Post) -> None:
+        if finish.post_ids:
+            row.tiktok_post_ids = list(finish.post_ids)
+        row.upload_url_encrypted = None
+        transition(session, row, finish.status, finish.message, step=PostStep.done, now=run.now())
+
+    await run.write(change)
+    await _release_media(run)
+
+
+async def _fail(run: PostRun, failure: PostFailure) -> None:
+    refund = not failure.caller_error or run.deps.settings.billing.refund_caller_errors
+
+    async def change(session: AsyncSession, row: Post) -> None:
+        row.error_code = failure.code
+        row.error_message = failure.message
+        row.error_retryable = failure.retryable
+        row.tiktok_fail_reason = failure.fail_reason
+        row.upload_url_encrypted = None
+        daily_cap.release(row)
+        transition(
+            session, row, PostStatus.failed, failure.message, step=PostStep.done, now=run.now()
+        )
+        if refund and row.cost_points:
+            await points.refund(
+                session, row.account_id, reference=row.publish_id, reason="Publish failed"
+            )
+
+    await run.write(change)
+    await _release_media(run)
+    log.info("post_failed", post_id=str(run.post_id), code=failure.code)
+
+
+async def _defer(run: PostRun, deferral: Deferral) -> None:
+    def change(session: AsyncSession, row: Post) -> None:
+        row.run_at = deferral.until
+        if row.step in SUBMITTED_STEPS or row.status in (PostStatus.unknown, PostStatus.in_inbox):
+            return  # waiting on TikTok (or on the creator) is not a deferral
+        transition(
+            session,
+            row,
+            PostStatus.deferred,
+            f"Waiting until {deferral.until:%Y-%m-%d %H:%M:%S} UTC: {deferral.reason}.",
+            step=row.step,
+            now=run.now(),
+        )
+
+    await run.write(change)
+
+
+async def _undetermined(run: PostRun, message: str) -> None:
+    def change(session: AsyncSession, row: Post) -> None:
+        row.error_code = "outcome_unknown"
+        row.error_message = message
+        row.error_retryable = False
+        transition(
+            session,
+            row,
+            PostStatus.unknown,
+            message,
+            step=PostStep.awaiting_tiktok if row.tiktok_publish_id else row.step,
+            now=run.now(),
+        )
+
+    await run.write(change)
+
+
+async def _retry(run: PostRun, retry: Retry) -> Defer | None:
+    settings = run.deps.settings.worker
+    failures = (await run.load()).step_failures + 1
+    if failures >= settings.max_attempts:
+        return await settle(run, retry.give_up)
+    delay = settings.retry_base_seconds * 2 ** (failures - 1) * (0.5 + random.random() / 2)
+
+    def record(session: AsyncSession, row: Post) -> None:
+        row.step_failures = failures
+        note(
+            session,
+            row,
+            f"Temporary problem ({retry.what}); retrying in {delay:.1f} s.",
+            now=run.now(),
+        )
+
+    await run.write(record)
+    return Defer(run.now() + dt.timedelta(seconds=delay), f"retrying after {retry.what}")
+
+
+def store_keys(post: Post) -> list[str]:
+    """Every store object this post owns: prepared images and claimed uploads."""
+    keys = [p.prepared_key for p in post.prepared_photos]
+    keys += [p.media_key for p in post.request.photos if p.media_key]
+    if post.request.media_key:
+        keys.append(post.request.media_key)
+    return keys
+
+
+async def _release_media(run: PostRun) -> None:
+    """Remove what the post fetched or prepared once TikTok has it (or never will)."""
+    post = await run.load()
+    if post.media_path and post.media_path_owned:
+        await asyncio.to_thread(Path(post.media_path).unlink, missing_ok=True)
+    keys = store_keys(post)
+    if keys:
+        async with run.unfenced() as session:
+            await release_post_media(session, run.deps.store, keys, now=run.now())

@@ -1,5 +1,7 @@
 """Photo carousels: fetch (or take from uploads) each image, prepare it to TikTok's limits,
-put it in the media store under an unguessable key, and let TikTok pull the store's URLs."""
+put it in the media store under an unguessable key, and let TikTok pull the store's URLs.
+Photos always go by PULL_FROM_URL, so an init that may have reached TikTok is never sent
+again."""
 
 from __future__ import annotations
 
@@ -7,91 +9,134 @@ import asyncio
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zakipost.media import fetch as media_fetch
 from zakipost.media.photo import prepare_photo
-from zakipost.models import Post
-from zakipost.publishing import machine
+from zakipost.models import PhotoSource, Post, PostMode, PreparedPhoto, Transfer
+from zakipost.publishing import budget, daily_cap, machine
+from zakipost.publishing.failures import PostUndetermined
+from zakipost.publishing.preflight import posting_refused, take_daily_slot
+from zakipost.publishing.run import PostRun
 from zakipost.publishing.states import PostStep
-from zakipost.publishing.steps import Step
 from zakipost.storage.base import new_key
+from zakipost.tiktok import InitResult, PhotoPostInfo, TikTokPostingRefused
 
 
-async def _source_file(step: Step, photo: dict[str, Any], scratch: Path) -> Path:
-    settings = step.deps.settings
-    if "url" in photo:
+async def _source_file(run: PostRun, photo: PhotoSource, scratch: Path) -> Path:
+    settings = run.deps.settings
+    if photo.url is not None:
         fetched = await media_fetch.fetch_to_file(
-            photo["url"],
+            photo.url,
             scratch,
             allow_private_networks=settings.media.allow_private_networks,
             max_bytes=settings.media.max_bytes,
             connect_timeout=settings.media.connect_timeout_seconds,
             read_timeout=settings.media.read_timeout_seconds,
             max_redirects=settings.media.max_redirects,
-            transport=step.deps.media_transport,
-            resolver=step.deps.media_resolver,
+            transport=run.deps.media_transport,
+            resolver=run.deps.media_resolver,
             allowed_networks=settings.media.allowed_networks,
             expect="image",
         )
         return fetched.path
-    target = scratch / f"upload-{photo['media_key']}"
-    await step.deps.store.download_to(photo["media_key"], target)
+    assert photo.media_key is not None
+    target = scratch / f"upload-{photo.media_key}"
+    await run.deps.store.download_to(photo.media_key, target)
     return target
 
 
-async def prepare(step: Step, post: Post) -> None:
+async def prepare(run: PostRun, post: Post) -> None:
     """Prepare every image not prepared yet; each one's result is recorded as it lands, so
     a retry after a crash picks up where this left off."""
-    photos: list[dict[str, Any]] = list((post.options or {}).get("photos") or [])
-    step.deps.media_dir.mkdir(parents=True, exist_ok=True)
-    for index, photo in enumerate(photos):
-        if "prepared_key" in photo:
-            continue
-        with tempfile.TemporaryDirectory(dir=step.deps.media_dir) as scratch_name:
+    run.deps.media_dir.mkdir(parents=True, exist_ok=True)
+    prepared = post.prepared_photos
+    for index in range(len(prepared), len(post.request.photos)):
+        with tempfile.TemporaryDirectory(dir=run.deps.media_dir) as scratch_name:
             scratch = Path(scratch_name)
-            source = await _source_file(step, photo, scratch)
-            prepared = await asyncio.to_thread(prepare_photo, source, scratch)
-            extension = "webp" if prepared.content_type == "image/webp" else "jpg"
+            source = await _source_file(run, post.request.photos[index], scratch)
+            image = await asyncio.to_thread(prepare_photo, source, scratch)
+            extension = "webp" if image.content_type == "image/webp" else "jpg"
             key = new_key(extension)
-            stored = await step.deps.store.put_file(
-                key, prepared.path, content_type=prepared.content_type
-            )
-        photos[index] = {
-            **photo,
-            "prepared_key": key,
-            "public_url": step.deps.store.public_url(key),
-            "width": prepared.width,
-            "height": prepared.height,
-            "size": stored.size,
-            "sha256": stored.sha256,
-        }
-        await step.write(_recorder(step, [dict(p) for p in photos], index, prepared.changes))
-    await step.advance(PostStep.initializing, f"{len(photos)} image(s) ready for TikTok to pull.")
+            stored = await run.deps.store.put_file(key, image.path, content_type=image.content_type)
+        prepared += (
+            PreparedPhoto(
+                prepared_key=key,
+                public_url=run.deps.store.public_url(key),
+                width=image.width,
+                height=image.height,
+                size=stored.size,
+                sha256=stored.sha256,
+            ),
+        )
+        await run.write(_recorder(run, prepared, index, image.changes))
+    await machine.advance(
+        run, PostStep.initializing, f"{len(prepared)} image(s) ready for TikTok to pull."
+    )
 
 
 def _recorder(
-    step: Step, photos: list[dict[str, Any]], index: int, changes: list[str]
+    run: PostRun, prepared: tuple[PreparedPhoto, ...], index: int, changes: list[str]
 ) -> Callable[[AsyncSession, Post], None]:
     def record(session: AsyncSession, row: Post) -> None:
-        row.options = {**(row.options or {}), "photos": photos}
+        row.prepared_photos = prepared
         if changes:
             message = f"Image {index + 1}: " + "; ".join(changes) + "."
-            machine.note(session, row, message, now=step.now())
+            machine.note(session, row, message, now=run.now())
 
     return record
 
 
-def prepared_urls(post: Post) -> list[str]:
-    return [p["public_url"] for p in (post.options or {}).get("photos") or []]
+async def initialize(run: PostRun, post: Post) -> None:
+    """The carousel's init, by PULL_FROM_URL from the store's URLs."""
+    if post.tiktok_publish_id is not None:
+        await machine.advance(run, PostStep.awaiting_tiktok, "Resuming after init.")
+        return
+    if post.init_attempted_at is not None:
+        raise PostUndetermined(
+            "ZakiPost stopped while asking TikTok to pull the photos and cannot tell whether "
+            "TikTok received the request; it was not sent again. Check the TikTok app."
+        )
+    await take_daily_slot(run, post)
+    await run.spend(post.connection_id, budget.Family.init)
 
+    def mark(session: AsyncSession, row: Post) -> None:
+        row.init_attempted_at = run.now()
+        row.transfer = Transfer.pull_from_url
 
-def store_keys(post: Post) -> list[str]:
-    """Every store object this post owns: prepared images and claimed uploads."""
-    options = post.options or {}
-    keys = [p.get("prepared_key") for p in options.get("photos") or []]
-    keys += [p.get("media_key") for p in options.get("photos") or []]
-    keys.append(options.get("media_key"))
-    return [k for k in keys if k]
+    await run.write(mark)
+    plan = post.plan
+    draft = post.post_mode is PostMode.draft
+    info = PhotoPostInfo(
+        title=post.title,
+        description=post.description,
+        privacy_level=(plan and plan.privacy_level) or post.privacy_level or "SELF_ONLY",
+        disable_comment=bool(plan and plan.disable_comment) and not draft,
+        auto_add_music=post.request.auto_add_music and not draft,
+        brand_content_toggle=post.brand_content_toggle and not draft,
+        brand_organic_toggle=post.brand_organic_toggle and not draft,
+    )
+    urls = [p.public_url for p in post.prepared_photos]
+    try:
+        result: InitResult = await run.tiktok(
+            post,
+            None,
+            lambda token: run.deps.tiktok.init_photo(
+                token,
+                post_mode="MEDIA_UPLOAD" if draft else "DIRECT_POST",
+                post_info=info,
+                photo_urls=urls,
+                cover_index=post.request.photo_cover_index,
+                is_aigc=post.is_aigc or None,
+            ),
+        )
+    except TikTokPostingRefused as refusal:
+        raise await posting_refused(run, post, refusal) from None
+    await machine.advance(
+        run,
+        PostStep.awaiting_tiktok,
+        "TikTok accepted the carousel and is pulling the images.",
+        tiktok_publish_id=result.publish_id,
+        also=lambda row: daily_cap.mark_submitted(row, run.now()),
+    )

@@ -1,4 +1,5 @@
-"""Post statuses and the moves allowed between them. ``machine.transition`` enforces these."""
+"""Post statuses and steps, and the moves allowed between them. ``machine.transition``
+enforces both tables."""
 
 from __future__ import annotations
 
@@ -65,3 +66,31 @@ ALLOWED: dict[PostStatus, frozenset[PostStatus]] = {
 
 # Before TikTok has seen anything, a post can still be cancelled or rescheduled.
 CANCELLABLE = frozenset({PostStatus.scheduled, PostStatus.queued, PostStatus.deferred})
+
+# Steps after which TikTok may already have the post: a failure there is not "never sent".
+SUBMITTED_STEPS = frozenset({PostStep.final_chunk, PostStep.awaiting_tiktok})
+
+# Where a post's step may go next; staying on the same step is always allowed (a retry, a
+# deferral, a resumption). ``None`` is a post that has not started: just accepted, or
+# cancelled before TikTok saw it. Every step may end the post (``done``). Only a FILE_UPLOAD before its final
+# chunk may go back to ``initializing`` (a new init), which is the crash-safety rule.
+STEP_MOVES: dict[PostStep | None, frozenset[PostStep | None]] = {
+    None: frozenset({PostStep.preflight, PostStep.done}),
+    PostStep.preflight: frozenset({PostStep.fetching, PostStep.done, None}),
+    PostStep.fetching: frozenset(
+        # photos are prepared while fetching and need no probe
+        {PostStep.probing, PostStep.initializing, PostStep.done, None}
+    ),
+    PostStep.probing: frozenset({PostStep.initializing, PostStep.done, None}),
+    PostStep.initializing: frozenset(
+        {PostStep.uploading, PostStep.awaiting_tiktok, PostStep.done, None}
+    ),
+    PostStep.uploading: frozenset({PostStep.final_chunk, PostStep.initializing, PostStep.done}),
+    # TikTok's status after a crash says: resend the last chunk, start over, or wait.
+    PostStep.final_chunk: frozenset(
+        {PostStep.uploading, PostStep.initializing, PostStep.awaiting_tiktok, PostStep.done}
+    ),
+    PostStep.awaiting_tiktok: frozenset({PostStep.done}),
+    # A draft in the inbox stays done while it becomes published (or fails).
+    PostStep.done: frozenset(),
+}

@@ -12,6 +12,7 @@ from zakipost.dashboard.sessions import CurrentUser, FormUser
 from zakipost.dashboard.web import ReadMakerDep, render
 from zakipost.db.session import ReadSessionDep
 from zakipost.dependencies import SessionmakerDep, SettingsDep, TikTokDep, VaultDep
+from zakipost.publishing import daily_cap
 
 router = APIRouter(prefix="/accounts")
 
@@ -30,10 +31,7 @@ async def accounts_page(request: Request, user: CurrentUser, session: ReadSessio
         title="Connected accounts",
         nav="accounts",
         user=user,
-        accounts=[
-            TikTokAccountOut.of(c, await connection_service.cap_state(session, c))
-            for c in connections
-        ],
+        accounts=[TikTokAccountOut.of(c, await daily_cap.state(session, c)) for c in connections],
         notices=notices,
     )
 

@@ -35,6 +35,7 @@ from zakipost.post.schemas import (
     VIDEO_TITLE_LIMIT,
     PhotoPublishRequest,
 )
+from zakipost.publishing import daily_cap
 from zakipost.storage import staging_dir
 from zakipost.storage.dependencies import StoreDep
 from zakipost.tiktok import TikTokError
@@ -124,9 +125,7 @@ async def _fresh_account(
         )
     async with reader() as session:
         connection = await connection_service.get_for(session, user.account.id, ref)
-        account = TikTokAccountOut.of(
-            connection, await connection_service.cap_state(session, connection)
-        )
+        account = TikTokAccountOut.of(connection, await daily_cap.state(session, connection))
     info = account.creator_info
     if problem is None and info is not None and not info.can_post:
         problem = (

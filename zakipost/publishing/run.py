@@ -1,0 +1,87 @@
+"""One job's run of one post: its lease, the pipeline's dependencies and the post's id.
+
+Steps read the post with :meth:`PostRun.load` and write it only with :meth:`PostRun.write`,
+which is fenced by the job's lease: a worker that lost the job cannot overwrite what the
+new holder wrote. Network I/O happens between those calls, never inside a transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zakipost.models import Post
+from zakipost.publishing import budget
+from zakipost.publishing.deps import PipelineDeps
+from zakipost.publishing.failures import PostDeferred, PostFailure
+from zakipost.tiktok import TikTokRateLimited
+from zakipost.worker import JobContext
+
+T = TypeVar("T")
+Change = Callable[[AsyncSession, Post], Any]
+
+
+class PostRun:
+    """The run context every step receives."""
+
+    def __init__(self, ctx: JobContext, deps: PipelineDeps, post_id: uuid.UUID) -> None:
+        self.ctx = ctx
+        self.deps = deps
+        self.post_id = post_id
+
+    def now(self) -> dt.datetime:
+        return self.deps.clock()
+
+    async def load(self) -> Post:
+        """The post as committed now (a plain read, no lock)."""
+        async with self.deps.sessionmaker() as session:
+            post = await session.get(Post, self.post_id)
+        if post is None:
+            raise PostFailure("post_missing", "The post no longer exists.")
+        return post
+
+    async def write(self, change: Change) -> Any:
+        """Apply ``change`` (plain or async) to the locked post in a transaction fenced by
+        this job's lease; returns what ``change`` returned."""
+        async with self.ctx.fenced() as session:
+            post = await session.get(Post, self.post_id, with_for_update=True)
+            if post is None:
+                raise PostFailure("post_missing", "The post no longer exists.")
+            result = change(session, post)
+            if asyncio.iscoroutine(result):
+                result = await result
+            return result
+
+    @asynccontextmanager
+    async def unfenced(self) -> AsyncIterator[AsyncSession]:
+        """A short transaction for rows no job owns (the connection, budgets)."""
+        async with self.deps.sessionmaker() as session, session.begin():
+            yield session
+
+    async def spend(self, connection_id: uuid.UUID, family: budget.Family) -> None:
+        """Take one request from a TikTok budget, or defer until one frees."""
+        limit = budget.limit_of(self.deps.settings.publishing, family)
+        async with self.unfenced() as session:
+            free_at = await budget.reserve(session, connection_id, family, limit, self.now())
+        if free_at is not None:
+            raise PostDeferred(free_at, f"TikTok allows {limit} {family} requests a minute")
+
+    async def tiktok(
+        self, post: Post, family: budget.Family | None, call: Callable[[str], Awaitable[T]]
+    ) -> T:
+        """Call TikTok with the connection's token, after spending from ``family``."""
+        if family is not None:
+            await self.spend(post.connection_id, family)
+        try:
+            return await self.deps.tokens.call(post.connection_id, call)
+        except TikTokRateLimited:
+            backoff = dt.timedelta(
+                seconds=self.deps.settings.publishing.rate_limited_backoff_seconds
+            )
+            raise PostDeferred(self.now() + backoff, "TikTok asked us to slow down") from None
