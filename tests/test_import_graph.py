@@ -24,6 +24,7 @@ PACKAGE_DIR = Path(zakipost.__file__).parent
 SANDBOX = "zakipost.sandbox"
 COMPOSITION_ROOT = "zakipost.composition"
 
+
 @dataclass(frozen=True)
 class ImportEdge:
     importer: str

@@ -299,6 +299,33 @@ class TestScheduling:
         assert moved.status_code == 200
         assert dt.datetime.fromisoformat(moved.json()["data"]["scheduled_at"]) == later
 
+    async def test_a_queued_post_can_be_rescheduled(
+        self,
+        client: httpx.AsyncClient,
+        owner: AccountWithKeys,
+        account_id: str,
+        deps: PipelineDeps,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        # Was a 500: queued (and deferred) posts are reschedulable, but the machine had no
+        # move from them back to scheduled.
+        body = {"video_url": "https://videos.example.com/a.mp4", "tiktok_account_id": account_id}
+        publish_id = (
+            await client.post("/v1/tiktok/publish", json=body, headers=owner.headers)
+        ).json()["data"]["publish_id"]
+        later = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).replace(microsecond=0)
+        moved = await client.patch(
+            f"/v1/tiktok/publish/{publish_id}",
+            json={"scheduled_at": later.isoformat()},
+            headers=owner.headers,
+        )
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["data"]["status"] == "scheduled"
+        await settle(build_worker(deps), sessionmaker)
+        post = await read(client, owner, publish_id)
+        assert post["status"] == "scheduled"
+        assert dt.datetime.fromisoformat(post["scheduled_at"]) == later
+
     @pytest.mark.parametrize(
         ("value", "words"),
         [

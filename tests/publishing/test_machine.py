@@ -19,8 +19,8 @@ P = PostStep
 
 STATUS_MOVES: dict[PostStatus, set[PostStatus]] = {
     S.scheduled: {S.queued, S.processing, S.cancelled, S.failed},
-    S.queued: {S.processing, S.cancelled, S.failed, S.deferred},
-    S.deferred: {S.processing, S.cancelled, S.failed, S.queued},
+    S.queued: {S.processing, S.cancelled, S.failed, S.deferred, S.scheduled},
+    S.deferred: {S.processing, S.cancelled, S.failed, S.queued, S.scheduled},
     S.processing: {S.deferred, S.published, S.in_inbox, S.failed, S.unknown},
     S.in_inbox: {S.published, S.failed},
     S.unknown: {S.published, S.in_inbox, S.failed},

@@ -38,11 +38,24 @@ ALLOWED: dict[PostStatus, frozenset[PostStatus]] = {
     PostStatus.scheduled: frozenset(
         {PostStatus.queued, PostStatus.processing, PostStatus.cancelled, PostStatus.failed}
     ),
+    # queued and deferred posts may be rescheduled (``CANCELLABLE``): back to scheduled.
     PostStatus.queued: frozenset(
-        {PostStatus.processing, PostStatus.cancelled, PostStatus.failed, PostStatus.deferred}
+        {
+            PostStatus.processing,
+            PostStatus.cancelled,
+            PostStatus.failed,
+            PostStatus.deferred,
+            PostStatus.scheduled,
+        }
     ),
     PostStatus.deferred: frozenset(
-        {PostStatus.processing, PostStatus.cancelled, PostStatus.failed, PostStatus.queued}
+        {
+            PostStatus.processing,
+            PostStatus.cancelled,
+            PostStatus.failed,
+            PostStatus.queued,
+            PostStatus.scheduled,
+        }
     ),
     PostStatus.processing: frozenset(
         {
