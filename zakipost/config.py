@@ -53,6 +53,23 @@ class ServerSettings(BaseModel):
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     # Where browsers and TikTok reach this server; derived from host/port when empty.
     public_url: str = ""
+    # Request bodies larger than these are refused with 413 before they are read: the JSON
+    # API (and everything else), and the dashboard's forms. Media uploads have their own
+    # streaming limit (storage.max_upload_bytes).
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
+    max_form_bytes: Annotated[int, Field(ge=1024)] = 256 * 1024
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks);
+    # empty: none, every client is the address that connected.
+    trusted_proxies: tuple[IPvAnyNetwork, ...] = ()
+
+
+class SandboxSettings(BaseModel):
+    """The gateway's side of the TikTok sandbox (``ZAKIPOST_SANDBOX_*``; the sandbox's own
+    settings share the prefix and are read by ``SandboxConfig.from_env``)."""
+
+    # Lets requests from anywhere use the control API (/_sandbox/) with this bearer token;
+    # without it only loopback clients may. Production never serves the control API.
+    control_token: SecretStr = SecretStr("")
 
 
 class TikTokSettings(BaseModel):
@@ -182,6 +199,7 @@ class Settings(BaseSettings):
     media: MediaSettings = MediaSettings()
     publishing: PublishingSettings = PublishingSettings()
     storage: StorageSettings = StorageSettings()
+    sandbox: SandboxSettings = SandboxSettings()
     plans: tuple[PlanSettings, ...] = ()
 
     @field_validator("log_level")

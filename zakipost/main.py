@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from zakipost import __version__
 from zakipost.api import router as api_router
+from zakipost.auth.dependencies import AuthenticateFirst
+from zakipost.body_limit import BodyLimitMiddleware, limits_from
 from zakipost.composition import Components, build_components
 from zakipost.config import Settings
 from zakipost.connection.endpoints import callback_router
@@ -75,6 +77,10 @@ def create_app(
     app.state.tiktok_client_key, app.state.tiktok_client_secret = parts.credentials
 
     install_error_handlers(app)
+    # Outermost last: the body's size is checked first, then /v1 credentials, both before
+    # anything reads the body.
+    app.add_middleware(AuthenticateFirst)
+    app.add_middleware(BodyLimitMiddleware, limit_for=limits_from(parts.settings))
     app.include_router(health_router)
     app.include_router(api_router)
     app.include_router(callback_router)

@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import Headers, State
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from zakipost.api_key import service as api_key_service
 from zakipost.billing.plans import require_api_access
 from zakipost.dependencies import SettingsDep
+from zakipost.error_handlers import error_body
 from zakipost.errors import Unauthorized
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import digest_matches
@@ -48,19 +52,19 @@ async def _account_from_pair(session: AsyncSession, key: str, secret: str) -> Ac
     return account
 
 
-async def authenticated_account(request: Request) -> Account:
-    """The calling account, or 401. Read in a short read-only session of its own that is
-    closed before the endpoint runs: a request never holds two pooled connections at once
-    (with a request-long session it would, and a burst of requests could exhaust the pool
-    with each waiting for its second connection)."""
-    key = request.headers.get(KEY_HEADER)
-    secret = request.headers.get(SECRET_HEADER)
-    async with request.app.state.read_sessionmaker() as session:
+async def resolve_account(state: State, headers: Headers) -> Account:
+    """The account the request's credentials name, or :class:`InvalidCredentials`. Read in a
+    short read-only session of its own that is closed before the endpoint runs: a request
+    never holds two pooled connections at once (with a request-long session it would, and a
+    burst of requests could exhaust the pool with each waiting for its second connection)."""
+    key = headers.get(KEY_HEADER)
+    secret = headers.get(SECRET_HEADER)
+    async with state.read_sessionmaker() as session:
         if key is not None or secret is not None:
             if not key or not secret:
                 raise _invalid()
             return await _account_from_pair(session, key, secret)
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        scheme, _, token = headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise _invalid()
         named = await api_key_service.resolve(session, token.strip())
@@ -69,8 +73,51 @@ async def authenticated_account(request: Request) -> Account:
         account = await session.get(Account, named.account_id)
     if account is None:
         raise _invalid()
-    await api_key_service.touch(request.app.state.sessionmaker, named)
+    await api_key_service.touch(state.sessionmaker, named)
     return account
+
+
+async def authenticated_account(request: Request) -> Account:
+    """The calling account, or 401; resolved by :class:`AuthenticateFirst` before the body
+    was read when the request has one."""
+    resolved: Account | None = request.scope.get("state", {}).get(_RESOLVED)
+    if resolved is not None:
+        return resolved
+    return await resolve_account(request.app.state, request.headers)
+
+
+class AuthenticateFirst:
+    """Resolves the API credentials of ``/v1`` requests that carry a body before the body
+    is read, so an unauthenticated request is refused (401) without its body costing
+    anything; the endpoint's dependency then reuses the account."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in _BODY_METHODS
+            or not scope["path"].startswith("/v1/")
+        ):
+            await self.app(scope, receive, send)
+            return
+        try:
+            account = await resolve_account(scope["app"].state, Headers(scope=scope))
+        except InvalidCredentials as exc:
+            response = JSONResponse(
+                error_body(exc.code, exc.message, exc.details),
+                status_code=exc.status_code,
+                headers={**(exc.headers or {}), "Connection": "close"},
+            )
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})[_RESOLVED] = account
+        await self.app(scope, receive, send)
+
+
+_RESOLVED = "zakipost.api_account"
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 async def api_account(
