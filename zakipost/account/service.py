@@ -18,7 +18,11 @@ from zakipost.config import Settings
 from zakipost.errors import Conflict, NotFound, ValidationFailed
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import Vault, digest
-from zakipost.kit.passwords import hash_password, verify_against_dummy, verify_password
+from zakipost.kit.passwords import (
+    hash_password_in_thread,
+    verify_against_dummy_in_thread,
+    verify_password_in_thread,
+)
 from zakipost.models import Account
 
 MIN_PASSWORD_LENGTH = 8
@@ -62,19 +66,46 @@ def check_password(password: str) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class NewPassword:
+    """A checked password, already hashed: made before the transaction that stores it."""
+
+    hash: str
+
+    def __repr__(self) -> str:
+        return "NewPassword('***')"
+
+
+async def new_password(password: str) -> NewPassword:
+    """Check ``password`` and hash it off the event loop."""
+    check_password(password)
+    return NewPassword(await hash_password_in_thread(password))
+
+
+@dataclass(frozen=True, slots=True)
+class LoginCandidate:
+    """The account an email names and its password hash, read before the password is
+    checked (outside the transaction)."""
+
+    account_id: uuid.UUID
+    password_hash: str
+
+
 async def create(
     session: AsyncSession,
     settings: Settings,
     vault: Vault,
     *,
     email: str,
-    password: str,
+    password: str | NewPassword,
     plan: str | None = None,
     points_grant: int = 0,
 ) -> tuple[Account, Credentials]:
-    """Create an account with its fixed key pair; returns the pair once in the clear."""
+    """Create an account with its fixed key pair; returns the pair once in the clear. Give
+    a :class:`NewPassword` made before the transaction to keep the hash out of it (a plain
+    password is hashed here, before the first query)."""
     normalized = normalize_email(email)
-    check_password(password)
+    hashed = password if isinstance(password, NewPassword) else await new_password(password)
     plan_name = get_plan(settings, plan or settings.billing.signup_plan).name
     if await get_by_email(session, normalized) is not None:
         raise EmailTaken(f"An account with the email {normalized} already exists.")
@@ -83,7 +114,7 @@ async def create(
     account = Account(
         id=account_id,
         email=normalized,
-        password_hash=hash_password(password),
+        password_hash=hashed.hash,
         plan=plan_name,
         client_key=credentials.client_key,
         client_secret_hash=digest(credentials.client_secret),
@@ -138,29 +169,47 @@ async def count(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(Account)) or 0)
 
 
-async def authenticate(session: AsyncSession, email: str, password: str) -> Account | None:
+async def login_candidate(session: AsyncSession, email: str) -> LoginCandidate | None:
+    """Who a log-in for ``email`` would be, if anyone (no password checked yet)."""
     try:
         account = await get_by_email(session, normalize_email(email))
     except ValidationFailed:
         return None
-    if account is None:
-        # Spend the same time as a real check so timing does not reveal which emails exist.
-        verify_against_dummy(password)
-        return None
-    return account if verify_password(account.password_hash, password) else None
+    return LoginCandidate(account.id, account.password_hash) if account else None
+
+
+async def password_matches(candidate: LoginCandidate | None, password: str) -> bool:
+    """Check ``password`` off the event loop. With no candidate, spend the same time as a
+    real check and refuse, so timing does not reveal which emails exist."""
+    if candidate is None:
+        return await verify_against_dummy_in_thread(password)
+    return await verify_password_in_thread(candidate.password_hash, password)
+
+
+async def check_current_password(account: Account, current: str) -> None:
+    """Call before the transaction of :func:`change_password` (the check is slow)."""
+    if not await verify_password_in_thread(account.password_hash, current):
+        raise _wrong_current_password()
 
 
 async def change_password(
-    session: AsyncSession, account: Account, *, current: str, new: str
-) -> None:
-    if not verify_password(account.password_hash, current):
-        raise ValidationFailed(
-            "The current password is wrong.",
-            details={"fields": [{"field": "current_password", "message": "is wrong"}]},
-        )
-    check_password(new)
-    account.password_hash = hash_password(new)
+    session: AsyncSession, account_id: uuid.UUID, *, checked_hash: str, new: NewPassword
+) -> Account:
+    """Store ``new`` if the password is still the one :func:`check_current_password`
+    checked (``checked_hash``); a change made in between wins."""
+    account = await get(session, account_id)
+    if account.password_hash != checked_hash:
+        raise _wrong_current_password()
+    account.password_hash = new.hash
     await session.flush()
+    return account
+
+
+def _wrong_current_password() -> ValidationFailed:
+    return ValidationFailed(
+        "The current password is wrong.",
+        details={"fields": [{"field": "current_password", "message": "is wrong"}]},
+    )
 
 
 def reveal_credentials(vault: Vault, account: Account) -> Credentials:

@@ -2,6 +2,11 @@
 every web process shares the count. Past the limit, log-ins wait until the oldest failure
 in the window is old enough.
 
+An attempt is reserved before its password is checked: under a lock per bucket (an advisory
+lock on PostgreSQL, SQLite's write lock), the limits are read and the attempt is recorded as a
+failure in the same transaction, so N parallel attempts evaluate at most the limit. A log-in
+that succeeds takes its reservation back and forgets the email's failures.
+
 The counts live in ``rate_budget_uses`` (one row per failure, sliding windows), the table
 the TikTok request budgets use, under buckets of their own (``login:…``).
 """
@@ -15,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zakipost.db.dialect import lock_key
 from zakipost.kit.crypto import digest
 from zakipost.models import RateBudgetUse
 
@@ -36,6 +42,14 @@ class LoginBlocked:
             f"Too many failed log-ins {self.reason}. Try again after "
             f"{self.retry_at:%H:%M} UTC (in {minutes} minute{'s' if minutes != 1 else ''})."
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """One attempt, counted as a failure until :func:`succeeded` takes it back."""
+
+    email: str
+    row_ids: tuple[int, ...]
 
 
 def _email_bucket(email: str) -> str:
@@ -66,29 +80,33 @@ async def _blocked_until(
     return None
 
 
-async def check(
+async def reserve(
     session: AsyncSession, email: str, address: str | None, now: dt.datetime
-) -> LoginBlocked | None:
-    """Whether a log-in for ``email`` from ``address`` may be tried now."""
-    until = await _blocked_until(session, _email_bucket(email), PER_EMAIL, now)
-    if until is not None:
-        return LoginBlocked(until, "for this email address")
+) -> LoginBlocked | Reservation:
+    """Whether a log-in for ``email`` from ``address`` may be tried now; if so, the attempt
+    is recorded (commit before checking the password, so parallel attempts see it)."""
+    limits = [(_email_bucket(email), PER_EMAIL, "for this email address")]
     if address:
-        until = await _blocked_until(session, _address_bucket(address), PER_ADDRESS, now)
+        limits.append((_address_bucket(address), PER_ADDRESS, "from your network"))
+    # Always email then address: every transaction takes the locks in the same order.
+    for bucket, _, _ in limits:
+        await lock_key(session, bucket)
+    for bucket, limit, reason in limits:
+        until = await _blocked_until(session, bucket, limit, now)
         if until is not None:
-            return LoginBlocked(until, "from your network")
-    return None
-
-
-async def record_failure(
-    session: AsyncSession, email: str, address: str | None, now: dt.datetime
-) -> None:
-    session.add(RateBudgetUse(bucket=_email_bucket(email), at=now))
-    if address:
-        session.add(RateBudgetUse(bucket=_address_bucket(address), at=now))
+            return LoginBlocked(until, reason)
+    rows = [RateBudgetUse(bucket=bucket, at=now) for bucket, _, _ in limits]
+    session.add_all(rows)
     await session.flush()
+    return Reservation(email, tuple(row.id for row in rows))
 
 
-async def clear(session: AsyncSession, email: str) -> None:
-    """A successful log-in forgets the email's failures (not the address's)."""
-    await session.execute(delete(RateBudgetUse).where(RateBudgetUse.bucket == _email_bucket(email)))
+async def succeeded(session: AsyncSession, reservation: Reservation) -> None:
+    """A successful log-in forgets the email's failures, and is not counted against the
+    address (earlier failures from the address stay)."""
+    await session.execute(
+        delete(RateBudgetUse).where(
+            (RateBudgetUse.bucket == _email_bucket(reservation.email))
+            | RateBudgetUse.id.in_(reservation.row_ids)
+        )
+    )

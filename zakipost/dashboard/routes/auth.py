@@ -112,15 +112,21 @@ async def login(
     check_csrf(request.cookies.get(PRE_SESSION_CSRF_COOKIE), csrf_token)
     address = request.client.host if request.client else None
     now = utcnow()
+    # The attempt is reserved and committed first, the password checked (slow, in a
+    # thread) with no transaction open, and only a success writes again.
     async with sessionmaker() as session, session.begin():
-        blocked = await login_limit.check(session, email, address, now)
-        account = None
-        if blocked is None:
-            account = await account_service.authenticate(session, email, password)
-            if account is None:
-                await login_limit.record_failure(session, email, address, now)
-            else:
-                await login_limit.clear(session, email)
+        reserved = await login_limit.reserve(session, email, address, now)
+        candidate = None
+        if isinstance(reserved, login_limit.Reservation):
+            candidate = await account_service.login_candidate(session, email)
+    blocked = reserved if isinstance(reserved, login_limit.LoginBlocked) else None
+    account = None
+    if isinstance(reserved, login_limit.Reservation):
+        matches = await account_service.password_matches(candidate, password)
+        if matches and candidate is not None:
+            async with sessionmaker() as session, session.begin():
+                await login_limit.succeeded(session, reserved)
+                account = await account_service.get(session, candidate.account_id)
                 await drop_expired_sessions(session, account.id)
                 cookie, _ = await open_session(session, account)
     if blocked is not None:
@@ -180,13 +186,16 @@ async def signup(
     if not settings.security.allow_signup:
         return render(request, "base.html", 403, title="Sign-up is closed", errors=[SIGNUP_CLOSED])
     try:
+        account_service.normalize_email(email)
+        # Hashed before the transaction, off the event loop.
+        prepared = await account_service.new_password(password)
         async with sessionmaker() as session, session.begin():
             account, _ = await account_service.create(
                 session,
                 settings,
                 vault,
                 email=email,
-                password=password,
+                password=prepared,
                 points_grant=settings.billing.signup_points,
             )
             cookie, _ = await open_session(session, account)
@@ -228,12 +237,16 @@ async def change_password(
         fields["new_password_again"] = MISMATCH
     else:
         try:
+            # Both slow steps (checking the current password, hashing the new one) run in a
+            # thread before the transaction that stores the hash.
+            checked_hash = user.account.password_hash
+            await account_service.check_current_password(user.account, current_password)
+            prepared = await account_service.new_password(new_password)
             async with sessionmaker() as session, session.begin():
-                account = await account_service.get(session, user.account.id)
                 await account_service.change_password(
-                    session, account, current=current_password, new=new_password
+                    session, user.account.id, checked_hash=checked_hash, new=prepared
                 )
-                await close_other_sessions(session, account.id, keep=user.session_id)
+                await close_other_sessions(session, user.account.id, keep=user.session_id)
         except AppError as exc:
             # The service names the new password "password".
             names = list(app_error_fields(exc)) or ["new_password"]
