@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -44,6 +44,20 @@ def _banner(settings: Settings, *, sandbox: bool) -> None:
     console.print(f"  database       {db}")
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How ``serve`` and ``web`` run uvicorn. ``X-Forwarded-For``/``-Proto`` are believed
+    only from ``ZAKIPOST_SERVER_TRUSTED_PROXIES`` (none by default, so a client on loopback
+    cannot pose as any address it likes, e.g. to get past the per-address log-in limit)."""
+    trusted = [str(network) for network in settings.server.trusted_proxies]
+    return {
+        "host": settings.server.host,
+        "port": settings.server.port,
+        "log_config": None,
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted,
+    }
+
+
 def serve(host: HostOpt = None, port: PortOpt = None) -> None:
     """Run the web app and a worker in one process (and the TikTok sandbox when no TikTok
     app is configured). Migrates the database first."""
@@ -53,7 +67,7 @@ def serve(host: HostOpt = None, port: PortOpt = None) -> None:
     run(_migrate, settings)
     app = create_app(settings, run_worker=True)
     _banner(settings, sandbox=app.state.sandbox_app is not None)
-    uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_config=None)
+    uvicorn.run(app, **uvicorn_options(settings))
 
 
 def web(host: HostOpt = None, port: PortOpt = None) -> None:
@@ -63,7 +77,7 @@ def web(host: HostOpt = None, port: PortOpt = None) -> None:
     settings = _with_server(settings_or_exit(), host, port)
     app = create_app(settings, run_worker=False)
     _banner(settings, sandbox=app.state.sandbox_app is not None)
-    uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_config=None)
+    uvicorn.run(app, **uvicorn_options(settings))
 
 
 def worker(
@@ -90,7 +104,7 @@ def sandbox(
     settings_or_exit()
     app, description = standalone_sandbox(f"http://{host}:{port}")
     typer.echo(description)
-    uvicorn.run(app, host=host, port=port, log_config=None)
+    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=False)
 
 
 def migrate() -> None:
