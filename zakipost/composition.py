@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -30,16 +30,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
-from zakipost.config import Settings
+from zakipost.config import Environment, Settings
 from zakipost.connection.tokens import TokenVault
 from zakipost.db.engine import create_engine, create_read_sessionmaker, create_sessionmaker
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import Vault, load_or_create_key_file, parse_master_keys
 from zakipost.logging import register_secret
+from zakipost.media.errors import MediaError
+from zakipost.media.guard import check_url_address
 from zakipost.publishing.deps import PipelineDeps
 from zakipost.runtime import build_worker
 from zakipost.sandbox import Clock as SandboxClock
-from zakipost.sandbox import SandboxConfig, create_sandbox_app, describe
+from zakipost.sandbox import ControlAccess, SandboxConfig, create_sandbox_app, describe
 from zakipost.storage.base import MediaStore
 from zakipost.storage.factory import create_store
 from zakipost.tiktok import TikTokClient
@@ -207,14 +209,53 @@ def _embedded_sandbox(components: Components, clock: SandboxClock | None) -> Sta
     config.redirect_uris = [settings.tiktok_redirect_uri, *config.redirect_uris]
     config.verified_url_prefixes = [f"{settings.public_url}/media/", *config.verified_url_prefixes]
     config.allow_http_pull = True
-    return create_sandbox_app(config, clock=clock, http_client_factory=components.pull_client)
+    return create_sandbox_app(
+        config,
+        clock=clock,
+        http_client_factory=components.pull_client,
+        control=sandbox_control(settings),
+        webhook_url_check=webhook_guard(settings),
+    )
 
 
-def standalone_sandbox(public_url: str) -> tuple[Starlette, str]:
+def sandbox_control(settings: Settings) -> ControlAccess | None:
+    """Who may use the sandbox's control API: nobody in production (it is not served),
+    otherwise loopback clients and holders of ZAKIPOST_SANDBOX_CONTROL_TOKEN."""
+    if settings.env is Environment.production:
+        return None
+    token = settings.sandbox.control_token.get_secret_value()
+    register_secret(token)
+    return ControlAccess(token=token or None)
+
+
+def webhook_guard(settings: Settings) -> Callable[[str], Awaitable[None]]:
+    """The embedded sandbox's webhook targets pass the media URL guard, under the same
+    address policy (``ZAKIPOST_MEDIA_*``) as every other URL this server contacts."""
+    media = settings.media
+
+    async def check(url: str) -> None:
+        try:
+            await check_url_address(
+                url,
+                allow_private_networks=media.allow_private_networks,
+                allowed_networks=media.allowed_networks,
+                resolve_timeout=media.connect_timeout_seconds,
+            )
+        except MediaError as exc:
+            raise ValueError(f"webhook_url refused: {exc.message}") from None
+
+    return check
+
+
+def standalone_sandbox(public_url: str, settings: Settings | None = None) -> tuple[Starlette, str]:
     """``zakipost sandbox``: the sandbox on its own, configured from the environment, and a
-    description of its app's credentials."""
+    description of its app's credentials. Its control API follows the same rule as the
+    embedded one; its webhooks go to public addresses only unless
+    ZAKIPOST_SANDBOX_WEBHOOK_ALLOW_PRIVATE_NETWORKS says otherwise."""
     config = SandboxConfig.from_env()
-    return create_sandbox_app(config), describe(config, public_url)
+    control = sandbox_control(settings) if settings is not None else ControlAccess()
+    app = create_sandbox_app(config, control=control)
+    return app, describe(config, public_url)
 
 
 async def run_worker_process(settings: Settings, concurrency: int) -> None:
@@ -256,6 +297,8 @@ __all__ = [
     "create_vault",
     "make_tiktok_client",
     "run_worker_process",
+    "sandbox_control",
     "standalone_sandbox",
     "tiktok_credentials",
+    "webhook_guard",
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,13 +56,13 @@ class HashCalls:
 
 
 @pytest.fixture
-def hash_calls(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> Iterator[HashCalls]:
+def hash_calls(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> HashCalls:
     calls = HashCalls(engine)
     monkeypatch.setattr(passwords, "hash_password", calls.wrap("hash", passwords.hash_password))
     monkeypatch.setattr(
         passwords, "verify_password", calls.wrap("verify", passwords.verify_password)
     )
-    yield calls
+    return calls
 
 
 def assert_off_loop_and_outside_transactions(calls: HashCalls, *names: str) -> None:

@@ -101,8 +101,8 @@ def sandbox(
     Display APIs) and print its app's credentials."""
     from zakipost.composition import standalone_sandbox
 
-    settings_or_exit()
-    app, description = standalone_sandbox(f"http://{host}:{port}")
+    settings = settings_or_exit()
+    app, description = standalone_sandbox(f"http://{host}:{port}", settings)
     typer.echo(description)
     uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=False)
 

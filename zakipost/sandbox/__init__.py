@@ -6,6 +6,7 @@ error codes and shapes (`errors`), a configurable progression, fault hooks (`fau
 `Sandbox.reset()`. It imports nothing from the rest of ZakiPost. See README.md.
 """
 
+from .access import ControlAccess
 from .app import create_sandbox_app
 from .clock import Clock, ManualClock, SystemClock
 from .config import SandboxConfig
@@ -14,6 +15,7 @@ from .state import Sandbox
 
 __all__ = [
     "Clock",
+    "ControlAccess",
     "ManualClock",
     "Sandbox",
     "SandboxConfig",

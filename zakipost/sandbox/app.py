@@ -13,12 +13,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import content_posting, control, display, oauth, upload
+from . import content_posting, display, oauth, upload
+from .access import ControlAccess
 from .clock import Clock, as_clock
 from .config import SandboxConfig
+from .control import public_routes as control_public_routes
+from .control import routes as control_routes
 from .errors import ApiError, OAuthError, envelope, oauth_body
 from .faults import FaultMiddleware, route_path
-from .state import HttpClientFactory, Sandbox
+from .state import HttpClientFactory, Sandbox, WebhookUrlCheck
 from .web import api_error_response, oauth_error_response, sandbox_of
 
 log = logging.getLogger("zakipost.sandbox")
@@ -91,21 +94,31 @@ def create_sandbox_app(
     *,
     clock: Clock | Callable[[], datetime] | None = None,
     http_client_factory: HttpClientFactory | None = None,
+    control: ControlAccess | None = ControlAccess(),
+    webhook_url_check: WebhookUrlCheck | None = None,
 ) -> Starlette:
     """Build the emulator. `app.state.sandbox` is its `Sandbox` (state, control, `reset()`).
 
     `clock`: a `Clock` (`now()`, `advance()`) or a `() -> datetime` callable; system time if
     None. `http_client_factory`: returns a *new* `httpx.AsyncClient` (closed after use) for
     PULL_FROM_URL downloads and webhook deliveries, e.g. over an `ASGITransport` in tests.
+    `control`: who may use the control API (`/_sandbox/`): by default loopback clients only;
+    None leaves it out entirely (production). `webhook_url_check`: awaited with each webhook
+    target (when set through the control API and before each delivery), raising `ValueError`
+    to refuse it; by default loopback, private and other non-public addresses are refused
+    unless `webhook_allow_private_networks` is set.
     """
-    sandbox = Sandbox(config or SandboxConfig(), as_clock(clock), http_client_factory)
+    sandbox = Sandbox(
+        config or SandboxConfig(), as_clock(clock), http_client_factory, webhook_url_check
+    )
     app = Starlette(
         routes=[
             *oauth.routes,
             *display.routes,
             *content_posting.routes,
             *upload.routes,
-            *control.routes,
+            *control_public_routes,
+            *(control_routes if control is not None else []),
         ],
         middleware=[
             Middleware(FaultMiddleware, sandbox=sandbox),
@@ -120,4 +133,5 @@ def create_sandbox_app(
     # TikTok's paths all end in "/"; a slash-less path is simply unknown, never redirected.
     app.router.redirect_slashes = False
     app.state.sandbox = sandbox
+    app.state.sandbox_control = control
     return app

@@ -116,6 +116,9 @@ class SandboxConfig:
 
     # Webhooks.
     webhook_url: str | None = None
+    # False: webhooks only go to public addresses (not loopback, private, link-local...);
+    # set at start only (ZAKIPOST_SANDBOX_WEBHOOK_ALLOW_PRIVATE_NETWORKS), never at run time.
+    webhook_allow_private_networks: bool = False
     webhook_duplicate_rate: float = 0.0
     webhook_retry_base_seconds: float = 1.0
     webhook_retry_window_seconds: float = 259_200.0

@@ -1,4 +1,9 @@
-"""The sandbox's own control and inspection API under `/_sandbox/` (not part of TikTok)."""
+"""The sandbox's own control and inspection API under `/_sandbox/` (not part of TikTok).
+
+Served only to callers `ControlAccess` allows (see `access.py`), and not at all when the app
+is built without it (production). The avatar and cover images under `/_sandbox/` stand in for
+TikTok's CDN and stay public.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from .access import ControlAccess
 from .faults import ENDPOINTS
 from .progression import ProgressionError
 from .web import sandbox_of
@@ -64,9 +70,29 @@ def _param(request: Request, name: str) -> str:
     return value
 
 
+def _allowed(handler: Handler) -> Handler:
+    """403 unless the app's `ControlAccess` lets this caller in."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: Request) -> Response:
+        access: ControlAccess = request.app.state.sandbox_control
+        if not access.allows(request):
+            return JSONResponse(
+                {
+                    "error": "the sandbox's control API is served to this machine only, or "
+                    "with the operator's control token (Authorization: Bearer …)"
+                },
+                status_code=403,
+            )
+        return await handler(request)
+
+    return wrapped
+
+
 async def index(request: Request) -> Response:
+    listed = [*routes, *public_routes]
     return JSONResponse(
-        {"endpoints": [f"{r.methods} {r.path}" for r in routes if isinstance(r, Route)]}
+        {"endpoints": [f"{r.methods} {r.path}" for r in listed if isinstance(r, Route)]}
     )
 
 
@@ -81,7 +107,11 @@ async def get_config(request: Request) -> Response:
 
 async def patch_config(request: Request) -> Response:
     sb = sandbox_of(request)
-    sb.configure(**await _body(request))
+    changes = await _body(request)
+    webhook_url = changes.get("webhook_url")
+    if isinstance(webhook_url, str) and webhook_url:
+        await sb.check_webhook_url(webhook_url)
+    sb.configure(**changes)
     sb.tick()
     return JSONResponse(sb.config.to_dict())
 
@@ -304,8 +334,15 @@ _ROUTES: list[tuple[str, Handler, list[str]]] = [
     ("/_sandbox/faults/fail-next", fail_next, ["POST"]),
     ("/_sandbox/webhooks", webhooks, ["GET"]),
     ("/_sandbox/settle", settle, ["POST"]),
+]
+_PUBLIC_ROUTES: list[tuple[str, Handler, list[str]]] = [
     ("/_sandbox/avatars/{name}.jpg", avatar, ["GET"]),
     ("/_sandbox/covers/{name}.jpg", cover, ["GET"]),
 ]
 
-routes = [Route(path, _guard(handler), methods=methods) for path, handler, methods in _ROUTES]
+routes = [
+    Route(path, _allowed(_guard(handler)), methods=methods) for path, handler, methods in _ROUTES
+]
+public_routes = [
+    Route(path, _guard(handler), methods=methods) for path, handler, methods in _PUBLIC_ROUTES
+]

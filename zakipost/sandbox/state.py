@@ -18,7 +18,7 @@ import shutil
 import ssl
 import tempfile
 import weakref
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import certifi
@@ -35,11 +35,13 @@ from .models import Creator, Publish
 from .progression import Progression
 from .publishing import Publishing
 from .ratelimit import RateLimiter
-from .webhooks import Webhooks
+from .webhooks import Webhooks, refuse_non_public
 
 log = logging.getLogger("zakipost.sandbox")
 
 HttpClientFactory = Callable[[], httpx.AsyncClient]
+WebhookUrlCheck = Callable[[str], Awaitable[None]]
+"""Awaited with a webhook target; raises `ValueError` (with the reason) to refuse it."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -62,11 +64,13 @@ class Sandbox:
         config: SandboxConfig,
         clock: Clock,
         http_client_factory: HttpClientFactory | None = None,
+        webhook_url_check: WebhookUrlCheck | None = None,
     ) -> None:
         self.initial_config = copy.deepcopy(config)
         self.config = copy.deepcopy(config)
         self.clock = clock
         self.http_client: HttpClientFactory = http_client_factory or _default_http_client
+        self._webhook_url_check = webhook_url_check
         self.rng = random.Random(config.seed)
         self.ids = IdFactory(self.rng)
         self.accounts = Accounts(self)
@@ -109,12 +113,20 @@ class Sandbox:
 
     def configure(self, **changes: Any) -> SandboxConfig:
         """Change settings at run time (until the next reset)."""
-        if "client_key" in changes or "storage_dir" in changes:
-            raise ValueError("client_key and storage_dir cannot change at run time")
+        fixed = {"client_key", "storage_dir", "webhook_allow_private_networks"} & changes.keys()
+        if fixed:
+            raise ValueError(f"{', '.join(sorted(fixed))} cannot change at run time")
         self.config = self.config.updated(changes)
         if "seed" in changes:
             self.rng.seed(self.config.seed)
         return self.config
+
+    async def check_webhook_url(self, url: str) -> None:
+        """Raise `ValueError` unless webhooks may be sent to `url` (see `create_sandbox_app`)."""
+        if self._webhook_url_check is not None:
+            await self._webhook_url_check(url)
+        elif not self.config.webhook_allow_private_networks:
+            await refuse_non_public(url)
 
     def log_id(self) -> str:
         return self.ids.log_id(self.clock.now())

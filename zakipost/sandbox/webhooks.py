@@ -12,9 +12,12 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import socket
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -34,6 +37,35 @@ def signature_header(secret: str, timestamp: int, body: str) -> str:
     return f"t={timestamp},s={sign(secret, timestamp, body)}"
 
 
+async def refuse_non_public(url: str) -> None:
+    """The standalone default for webhook targets: `ValueError` unless `url` is http(s) and
+    its host (a literal, or every address the name resolves to) is a public address."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise ValueError(f"webhook_url is not a URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise ValueError("webhook_url must be an http:// or https:// URL with a host")
+    name = host.rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        raise ValueError(f"webhook_url points to {host}, a loopback name")
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM
+            )
+        except OSError as exc:
+            raise ValueError(f"webhook_url's host {host} could not be resolved: {exc}") from None
+        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    for address in addresses:
+        if not address.is_global:
+            raise ValueError(f"webhook_url points to {address}, which is not a public address")
+
+
 @dataclass
 class Delivery:
     id: int
@@ -41,7 +73,8 @@ class Delivery:
     open_id: str
     body: str
     created_at: datetime
-    state: str = "pending"  # pending | delivered | dropped | undeliverable (no webhook_url)
+    # pending | delivered | dropped | undeliverable (no webhook_url) | refused (its address)
+    state: str = "pending"
     attempts: list[dict[str, Any]] = field(default_factory=list)
     duplicate_of: int | None = None
     next_delay: float = 0.0
@@ -146,6 +179,15 @@ class Webhooks:
         url = config.webhook_url
         if not url:
             delivery.state = "undeliverable"
+            return
+        try:
+            await self.sb.check_webhook_url(url)
+        except ValueError as exc:
+            delivery.attempts.append(
+                {"at": self.sb.clock.now().isoformat(), "status": None, "error": str(exc)}
+            )
+            delivery.state = "refused"
+            log.warning("webhook %s not sent: %s", delivery.event, exc)
             return
         timestamp = int(self.sb.clock.now().timestamp())
         headers = {
