@@ -102,7 +102,7 @@ async def _root_page() -> HTMLResponse:
 <li><a href="/dashboard">Dashboard</a>: sign up, API keys, Connect TikTok, compose.</li>
 <li><a href="/docs">API reference</a> (OpenAPI: <a href="/openapi.json">/openapi.json</a>).</li>
 <li><a href="/sandbox/_sandbox/posts">TikTok sandbox</a>: what the embedded TikTok received
- (mounted when no TikTok app is configured).</li>
+ (mounted when no TikTok app is configured; from this machine only, never in production).</li>
 <li><a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>.</li>
 </ul></main></body></html>"""
     )
