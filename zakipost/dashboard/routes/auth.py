@@ -119,23 +119,24 @@ async def login(
         candidate = None
         if isinstance(reserved, login_limit.Reservation):
             candidate = await account_service.login_candidate(session, email)
-    blocked = reserved if isinstance(reserved, login_limit.LoginBlocked) else None
-    account = None
-    if isinstance(reserved, login_limit.Reservation):
-        matches = await account_service.password_matches(candidate, password)
-        if matches and candidate is not None:
-            async with sessionmaker() as session, session.begin():
-                await login_limit.succeeded(session, reserved)
-                account = await account_service.get(session, candidate.account_id)
-                await drop_expired_sessions(session, account.id)
-                cookie, _ = await open_session(session, account)
-    if blocked is not None:
+    if isinstance(reserved, login_limit.LoginBlocked):
         page = _login_page(
             request, settings, status=429, next_path=next, email=email,
-            errors=[blocked.message(now)],
+            errors=[reserved.message(now)],
         )  # fmt: skip
-        page.headers["Retry-After"] = str(max(1, int((blocked.retry_at - now).total_seconds())))
+        page.headers["Retry-After"] = str(max(1, int((reserved.retry_at - now).total_seconds())))
         return page
+    account = None
+    if await account_service.password_matches(candidate, password) and candidate is not None:
+        async with sessionmaker() as session, session.begin():
+            account = await account_service.get(session, candidate.account_id)
+            # A password changed while this one was being checked wins.
+            if account.password_hash != candidate.password_hash:
+                account = None
+            else:
+                await login_limit.succeeded(session, reserved)
+                await drop_expired_sessions(session, account.id)
+                cookie, _ = await open_session(session, account)
     if account is None:
         return _login_page(
             request, settings, status=400, next_path=next, email=email,
