@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fixtures.app import AccountWithKeys, make_settings, running_app
+from zakipost.auth import dependencies
 from zakipost.body_limit import limits_from
 
 CHUNK = 64 * 1024
@@ -148,6 +151,40 @@ class TestAuthenticatedBodies:
         )
         assert answer.status == 422
         assert source.taken == source.total
+
+
+class TestNamedKeysFirst:
+    async def test_a_named_key_is_resolved_before_the_body_and_reused(
+        self, client: httpx.AsyncClient, owner: AccountWithKeys, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        created = await client.post("/v1/api-keys", json={"name": "ci"}, headers=owner.headers)
+        bearer = {"Authorization": f"Bearer {created.json()['data']['key']}"}
+        resolved: list[str] = []
+        real = dependencies.resolve_account
+
+        async def counting(state: Any, headers: Any) -> Any:
+            resolved.append(headers.get("Authorization", ""))
+            return await real(state, headers)
+
+        monkeypatch.setattr(dependencies, "resolve_account", counting)
+        second = await client.post("/v1/api-keys", json={"name": "second"}, headers=bearer)
+        assert second.status_code == 200
+        assert second.json()["data"]["name"] == "second"
+        # Once, by the middleware; the endpoint's dependency reused the account.
+        assert resolved == [bearer["Authorization"]]
+
+    async def test_a_revoked_named_key_is_refused_before_the_body(
+        self, app: FastAPI, client: httpx.AsyncClient, owner: AccountWithKeys
+    ) -> None:
+        created = (
+            await client.post("/v1/api-keys", json={"name": "old"}, headers=owner.headers)
+        ).json()["data"]
+        await client.delete(f"/v1/api-keys/{created['id']}", headers=owner.headers)
+        source = BodySource(500 * 1000)
+        headers = {**JSON, "Authorization": f"Bearer {created['key']}"}
+        answer = await call(app, "POST", "/v1/tiktok/publish", source, headers=headers)
+        assert answer.status == 401
+        assert source.taken == 0
 
 
 class TestRouteFamilies:
