@@ -1,12 +1,19 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from tests.connection.timing import SandboxLine, SimulatedTime, timed_pipeline
 from tests.fixtures.app import AccountWithKeys
 from tests.fixtures.consent import consent
+from zakipost.publishing.deps import PipelineDeps
+from zakipost.runtime import build_worker
+from zakipost.worker import Worker
 
 CALLBACK_TARGET = "https://app.example.com/tiktok/done"
 
@@ -46,3 +53,33 @@ async def connect_via_api(
 async def connected(client: httpx.AsyncClient, owner: AccountWithKeys) -> uuid.UUID:
     query = await connect_via_api(client, owner)
     return uuid.UUID(query["tiktok_account_id"])
+
+
+@pytest.fixture
+def todays_tiktok(sandbox: Any) -> Any:
+    """The sandbox with today's lifetimes: 2-hour access tokens, 180-day refresh tokens."""
+    sandbox.configure(access_token_ttl_seconds=7200, refresh_token_ttl_seconds=15_552_000)
+    return sandbox
+
+
+@pytest.fixture
+def sim_time(sandbox: Any) -> SimulatedTime:
+    return SimulatedTime(sandbox)
+
+
+@pytest.fixture
+def line(app: FastAPI) -> SandboxLine:
+    return SandboxLine(httpx.ASGITransport(app=app))
+
+
+@pytest.fixture
+async def timed_deps(
+    app: FastAPI, sim_time: SimulatedTime, line: SandboxLine
+) -> AsyncIterator[PipelineDeps]:
+    async for deps in timed_pipeline(app, sim_time, line):
+        yield deps
+
+
+@pytest.fixture
+def timed_worker(timed_deps: PipelineDeps) -> Worker:
+    return build_worker(timed_deps, concurrency=2)
