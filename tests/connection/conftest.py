@@ -11,9 +11,10 @@ from fastapi import FastAPI
 from tests.connection.timing import SandboxLine, SimulatedTime, timed_pipeline
 from tests.fixtures.app import AccountWithKeys
 from tests.fixtures.consent import consent
+from zakipost.connection import tasks as connection_tasks
+from zakipost.publishing import tasks as publishing_tasks
 from zakipost.publishing.deps import PipelineDeps
-from zakipost.runtime import build_worker
-from zakipost.worker import Worker
+from zakipost.worker import TaskRegistry, Worker
 
 CALLBACK_TARGET = "https://app.example.com/tiktok/done"
 
@@ -68,8 +69,8 @@ def sim_time(sandbox: Any) -> SimulatedTime:
 
 
 @pytest.fixture
-def line(app: FastAPI) -> SandboxLine:
-    return SandboxLine(httpx.ASGITransport(app=app))
+def line(app: FastAPI, sim_time: SimulatedTime) -> SandboxLine:
+    return SandboxLine(httpx.ASGITransport(app=app), sim_time.clock)
 
 
 @pytest.fixture
@@ -82,4 +83,17 @@ async def timed_deps(
 
 @pytest.fixture
 def timed_worker(timed_deps: PipelineDeps) -> Worker:
-    return build_worker(timed_deps, concurrency=2)
+    """A worker on simulated time with the publishing and connection tasks only (the other
+    periodic jobs would only slow simulated days down)."""
+    registry = TaskRegistry()
+    publishing_tasks.register(registry, timed_deps)
+    connection_tasks.register(registry, timed_deps.tokens)
+    settings = timed_deps.settings
+    return Worker(
+        timed_deps.sessionmaker,
+        registry,
+        concurrency=2,
+        lease_seconds=settings.worker.lease_seconds,
+        poll_interval=settings.worker.poll_interval_seconds,
+        clock=timed_deps.clock,
+    )

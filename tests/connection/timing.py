@@ -5,7 +5,7 @@ lose the answer to a refresh (TikTok handled it, or never saw it)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -45,11 +45,13 @@ class SimulatedTime:
 class RefreshSeen:
     refresh_token: str
     accepted: bool | None  # None: the answer was lost on the way back
+    at: dt.datetime
 
 
 @dataclass
 class SandboxLine(httpx.AsyncBaseTransport):
     inner: httpx.AsyncBaseTransport
+    clock: Callable[[], dt.datetime]
     refreshes: list[RefreshSeen] = field(default_factory=list)
     expired_token_refusals: list[str] = field(default_factory=list)
     # Faults for the next refreshes, in order: "handled_lost" (TikTok rotates, the answer
@@ -75,14 +77,14 @@ class SandboxLine(httpx.AsyncBaseTransport):
     async def _refresh(self, request: httpx.Request, token: str) -> httpx.Response:
         fault = self.refresh_faults.pop(0) if self.refresh_faults else None
         if fault == "unhandled_lost":
-            self.refreshes.append(RefreshSeen(token, None))
+            self.refreshes.append(RefreshSeen(token, None, self.clock()))
             raise httpx.ReadTimeout("timed out", request=request)
         response = await self.inner.handle_async_request(request)
         content = await response.aread()
         if fault == "handled_lost":
-            self.refreshes.append(RefreshSeen(token, None))
+            self.refreshes.append(RefreshSeen(token, None, self.clock()))
             raise httpx.RemoteProtocolError("connection dropped", request=request)
-        self.refreshes.append(RefreshSeen(token, b'"access_token"' in content))
+        self.refreshes.append(RefreshSeen(token, b'"access_token"' in content, self.clock()))
         return httpx.Response(response.status_code, headers=response.headers, content=content)
 
 
