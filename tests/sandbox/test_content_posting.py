@@ -441,6 +441,7 @@ class TestInboxInit:
         )
 
     async def test_five_pending_shares_per_day(self, tt: Driver) -> None:
+        await tt.configure(pending_share_mode="rolling")
         headers = await tt.auth()
         for _ in range(5):
             assert (
@@ -454,8 +455,8 @@ class TestInboxInit:
         headers = await tt.auth()  # the first token expired with the day
         assert (await tt.api(INBOX_INIT, headers, {"source_info": FILE_SOURCE})).status_code == 200
 
-    async def test_outstanding_mode_frees_slots_when_drafts_are_posted(self, tt: Driver) -> None:
-        await tt.configure(pending_share_mode="outstanding")
+    async def test_posting_a_draft_frees_its_slot_by_default(self, tt: Driver) -> None:
+        # Observed (§5): slots free up as soon as drafts are posted.
         headers = await tt.auth()
         ids = [await tt.upload_video(headers, inbox=True) for _ in range(5)]
         assert error_of(await tt.api(INBOX_INIT, headers, {"source_info": FILE_SOURCE})) == (

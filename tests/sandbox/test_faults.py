@@ -257,7 +257,18 @@ class TestLostRefreshAnswer:
             ("invalid_grant", False),
         ]
         assert (await tt.control("GET", "faults"))["lose_next_refresh"] == 0
-        # The access token issued with the lost answer was never seen; the old one still works.
+        # The refresh also ended the previous access token (the default reading).
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        assert error_of(await tt.api(CREATOR_INFO, headers)) == (401, "access_token_invalid")
+
+    async def test_old_access_token_outlives_a_lost_answer_when_configured(
+        self, tt: Driver
+    ) -> None:
+        await tt.configure(revoke_access_token_on_refresh=False)
+        token = await tt.token()
+        await tt.control("POST", "faults/lose-next-refresh", json={})
+        with pytest.raises(httpx.RemoteProtocolError):
+            await tt.http.post(TOKEN, data=refresh_form(tt, token["refresh_token"]))
         headers = {"Authorization": f"Bearer {token['access_token']}"}
         assert (await tt.api(CREATOR_INFO, headers)).status_code == 200
 

@@ -90,7 +90,8 @@ class SandboxConfig:
     access_token_ttl_seconds: int = 7_200
     refresh_token_ttl_seconds: int = 15_552_000
     refresh_token_rotation: bool = True
-    revoke_access_token_on_refresh: bool = False
+    # Unobserved either way: the strict reading, a refresh kills the previous access token.
+    revoke_access_token_on_refresh: bool = True
     oauth_error_status: int = 200
     # §2.0: revoke answers `{}` as JSON; True keeps the older empty body.
     revoke_empty_body: bool = False
@@ -99,7 +100,8 @@ class SandboxConfig:
     error_http_status: ErrorHttpStatus = "documented"
 
     # Uploads and pulls.
-    mb_unit: MbUnit = "binary"
+    # "MB" is undefined: only chunk sizes valid under both readings (strict).
+    mb_unit: MbUnit = "safe"
     upload_url_ttl_seconds: int = 3600
     verified_url_prefixes: list[str] = field(default_factory=list)
     verified_domains: list[str] = field(default_factory=list)
@@ -123,7 +125,8 @@ class SandboxConfig:
     # Quotas and rate limits.
     daily_post_cap: int = 15
     pending_share_cap: int = 5
-    pending_share_mode: PendingShareMode = "rolling"
+    # Observed: drafts count while not yet posted (and for 24 h at most), not every init.
+    pending_share_mode: PendingShareMode = "outstanding"
     rate_limits_enabled: bool = True
     rate_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
     init_rate_limit_shared: bool = False
