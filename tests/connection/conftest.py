@@ -58,8 +58,14 @@ async def connected(client: httpx.AsyncClient, owner: AccountWithKeys) -> uuid.U
 
 @pytest.fixture
 def todays_tiktok(sandbox: Any) -> Any:
-    """The sandbox with today's lifetimes: 2-hour access tokens, 180-day refresh tokens."""
-    sandbox.configure(access_token_ttl_seconds=7200, refresh_token_ttl_seconds=15_552_000)
+    """The sandbox as today's TikTok: 2-hour access tokens, 180-day refresh tokens, strict
+    rotation, an app approved for the posting scopes only (its defaults, checked here)."""
+    config = sandbox.config
+    assert (config.access_token_ttl_seconds, config.refresh_token_ttl_seconds) == (
+        7200,
+        15_552_000,
+    )
+    assert config.refresh_token_rotation and not config.display_api_approved
     return sandbox
 
 
@@ -97,3 +103,9 @@ def timed_worker(timed_deps: PipelineDeps) -> Worker:
         poll_interval=settings.worker.poll_interval_seconds,
         clock=timed_deps.clock,
     )
+
+
+def rotated_twice(sandbox: Any) -> list[str]:
+    """Refresh tokens TikTok accepted more than once (by digest): must be none."""
+    rotated = [a.refresh_token_sha256 for a in sandbox.refresh_attempts if a.outcome == "rotated"]
+    return sorted({d for d in rotated if d is not None and rotated.count(d) > 1})

@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.connection.conftest import connect_via_api
+from tests.connection.conftest import connect_via_api, rotated_twice
 from tests.connection.timing import SandboxLine, SimulatedTime
 from tests.e2e.test_publish_flow import put, read
 from tests.fixtures.app import AccountWithKeys
@@ -116,6 +116,9 @@ async def test_thirty_days_refresh_about_once_per_lifetime_and_never_send_an_exp
     assert len(set(refreshes)) == len(refreshes)  # each refresh token went out once
     assert sweeps >= dt.timedelta(days=1) / SWEEP_EVERY
     assert line.expired_token_refusals == []
+    assert todays_tiktok.expired_token_uses == []  # TikTok never saw an expired token
+    assert rotated_twice(todays_tiktok) == []
+    assert len(todays_tiktok.refresh_attempts) == len(refreshes)  # none refused, none lost
     assert least_left > LIFETIME / 4
     for publish_id in publish_ids:
         post = await read(client, owner, publish_id)

@@ -36,8 +36,9 @@ def settings(tmp_path: Path, requested_scopes: tuple[str, ...] | None) -> Settin
 
 @pytest.fixture
 def app_without_display(sandbox):
-    """A new TikTok app: approved for Login Kit and Content Posting, not the Display API."""
-    sandbox.configure(app_scopes=list(POSTING))
+    """A new TikTok app (the sandbox's default): Login Kit and Content Posting, no Display."""
+    assert not sandbox.config.display_api_approved
+    assert sorted(sandbox.config.approved_scopes) == sorted(POSTING)
     return sandbox
 
 
@@ -119,6 +120,7 @@ class TestDisplayScopesAskedFor:
     async def test_an_app_with_display_approval_connects_and_reads_the_profile(
         self, sandbox, client: httpx.AsyncClient, owner: AccountWithKeys
     ) -> None:
+        sandbox.configure(display_api_approved=True)
         query = await connect_via_api(client, owner)
         assert "tiktok_account_id" in query, query
         [entry] = (await client.get("/v1/tiktok/accounts", headers=owner.headers)).json()["data"]

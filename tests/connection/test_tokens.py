@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tests.connection.conftest import rotated_twice
 from tests.connection.timing import SandboxLine, SimulatedTime
 from tests.fixtures.transport import RecordingTransport, fail_path
 from zakipost.connection.errors import ReconnectRequired
@@ -20,6 +21,7 @@ from zakipost.connection.tokens import TokenVault, refresh_context
 from zakipost.kit.crypto import Vault
 from zakipost.models import Connection, ConnectionStatus, Job
 from zakipost.publishing.deps import PipelineDeps
+from zakipost.sandbox.tokenlog import token_digest
 from zakipost.tiktok import (
     InvalidGrant,
     OAuthServerError,
@@ -94,12 +96,31 @@ class TestAccessToken:
         new_refresh = vault.open(after.refresh_token_encrypted, context=refresh_context(after.id))
         assert new_refresh != old_refresh
         assert after.token_generation == before.token_generation + 1
-        assert after.access_expires_at > dt.datetime.now(dt.UTC) + dt.timedelta(hours=23)
+        # What TikTok said: today's 2-hour tokens.
+        assert after.access_expires_in == 7200
+        assert after.access_expires_at > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=115)
         assert recorder.count(TOKEN_PATH) == 1
         assert token.startswith("act.")
         # TikTok invalidated the previous refresh token.
         with pytest.raises(InvalidGrant):
             await make_client(app, tiktok_http).refresh(old_refresh)
+
+    async def test_the_lazy_margin_follows_the_lifetime(
+        self, app, tiktok_http, recorder, connected: uuid.UUID, sessionmaker
+    ) -> None:
+        # A 90-second token is refreshed in its last quarter (22.5 s), not its last 10 minutes.
+        row = await _row(sessionmaker)
+        tokens = make_vault(app, tiktok_http)
+        for left, refreshes in ((40, 0), (15, 1)):
+            async with sessionmaker() as session, session.begin():
+                await session.execute(
+                    update(Connection).values(
+                        access_expires_in=90,
+                        access_expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=left),
+                    )
+                )
+            await tokens.access_token(row.id)
+            assert recorder.count(TOKEN_PATH) == refreshes, left
 
     async def test_fifty_concurrent_callers_cause_one_refresh(
         self, app, tiktok_http, recorder, connected: uuid.UUID, sessionmaker
@@ -185,9 +206,10 @@ class TestLostAnswer:
         sessionmaker,
         vault: Vault,
     ) -> None:
+        sandbox = todays_tiktok
         row = await _row(sessionmaker)
         stored = vault.open(row.refresh_token_encrypted, context=refresh_context(row.id))
-        line.refresh_faults.append("handled_lost")
+        sandbox.lose_next_refresh_answer()
         sim_time.advance_to(row.refresh_planned_at)
         await timed_worker.run_until_idle()
 
@@ -205,18 +227,23 @@ class TestLostAnswer:
         assert "answer to the token refresh at" in reason and "was lost" in reason
         assert "no longer accepts the previous token" in reason
         assert "connect the account again" in reason
-        # The stored token went to TikTok twice (the lost one, the learning one), never more.
-        assert [(r.refresh_token, r.accepted) for r in line.refreshes] == [
-            (stored, None),
-            (stored, False),
+        # TikTok saw the stored token twice (the lost answer, the learning attempt), and
+        # accepted it once.
+        seen = [
+            (a.refresh_token_sha256, a.outcome, a.answer_lost) for a in sandbox.refresh_attempts
         ]
+        assert seen == [
+            (token_digest(stored), "rotated", True),
+            (token_digest(stored), "invalid_grant", False),
+        ]
+        assert rotated_twice(sandbox) == []
         jobs = await _refresh_jobs(sessionmaker)
         assert jobs[-1].result == "reconnect_required"
 
         with pytest.raises(ReconnectRequired) as excinfo:
             await timed_deps.tokens.access_token(row.id)
         assert "was lost" in excinfo.value.message
-        assert len(line.refreshes) == 2
+        assert len(sandbox.refresh_attempts) == 2
 
     async def test_never_handled_recovers_with_the_same_token(
         self,
@@ -238,6 +265,9 @@ class TestLostAnswer:
         token = await tokens.refresh(row.id, force=True)
 
         recovered = await _row(sessionmaker)
+        [attempt] = todays_tiktok.refresh_attempts  # TikTok never saw the lost one
+        assert attempt.refresh_token_sha256 == token_digest(stored)
+        assert attempt.outcome == "rotated"
         assert recovered.status is ConnectionStatus.active
         assert recovered.refresh_outcome_unknown_at is None
         assert recovered.token_generation == row.token_generation + 1
