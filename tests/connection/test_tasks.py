@@ -91,15 +91,39 @@ async def test_a_job_woken_before_the_plan_does_not_refresh(
 ) -> None:
     before = await _row(sessionmaker)
     async with sessionmaker() as session, session.begin():
-        await session.execute(update(Job).values(status=JobStatus.cancelled))
         await enqueue(session, REFRESH_TASK, {"connection_id": str(before.id)})
     await timed_worker.run_until_idle()
 
     assert (await _row(sessionmaker)).token_generation == before.token_generation
     assert line.refreshes == []
-    *_, early, queued = await _refresh_jobs(sessionmaker)
+    planned, early = await _refresh_jobs(sessionmaker)
     assert early.result == "not_due"
-    assert queued.status is JobStatus.todo and queued.run_at == before.refresh_planned_at
+    assert planned.status is JobStatus.todo and planned.run_at == before.refresh_planned_at
+
+
+async def test_a_worker_whose_clock_runs_ahead_refreshes_once_not_in_a_loop(
+    todays_tiktok,
+    connected: uuid.UUID,
+    timed_deps,
+    sim_time: SimulatedTime,
+    line: SandboxLine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    # The vault (and the sandbox) on simulated time; the worker a day ahead of them.
+    from tests.fixtures.clock import OffsetClock
+    from zakipost.runtime import build_worker
+
+    before = await _row(sessionmaker)
+    assert before.refresh_planned_at is not None
+    sim_time.advance_to(before.refresh_planned_at)
+    ahead = OffsetClock()
+    ahead.offset = sim_time.clock.offset + dt.timedelta(days=1)
+    timed_deps.clock = ahead
+    ran = await build_worker(timed_deps).run_until_idle(max_jobs=50)
+
+    assert len(line.accepted()) == 1
+    assert (await _row(sessionmaker)).token_generation == before.token_generation + 1
+    assert ran < 10
 
 
 async def test_the_sweep_requeues_a_plan_that_passed_without_a_job_and_nothing_early(

@@ -67,33 +67,27 @@ async def _has_due_refresh_job(
 
 
 async def refresh(ctx: JobContext, tokens: TokenVault, connection_id: uuid.UUID) -> str:
-    """Refresh if the connection's planned refresh is due (and nobody refreshed since)."""
+    """Refresh if the connection's planned refresh is due (and nobody refreshed since).
+
+    The vault decides by its own clock, the one that planned the refresh: a worker whose
+    clock runs ahead must not refresh again and again. A job run before the plan does
+    nothing; the new grant's job, or the sweep, covers the plan.
+    """
     async with ctx.fenced() as session:
-        row = (
-            await session.execute(
-                select(
-                    Connection.status, Connection.refresh_planned_at, Connection.token_generation
-                ).where(Connection.id == connection_id)
-            )
-        ).first()
-    if row is None or row.status is not ConnectionStatus.active:
+        status = await session.scalar(
+            select(Connection.status).where(Connection.id == connection_id)
+        )
+    if status is not ConnectionStatus.active:
         return "inactive"
-    if row.refresh_planned_at is None:
-        return "not_planned"
-    if row.refresh_planned_at > ctx.now():
-        # Woken before the plan (it moved later while this job ran): keep one job for it.
-        async with ctx.fenced() as session:
-            await queue_refresh(session, connection_id, row.refresh_planned_at, now=ctx.now())
-        return "not_due"
     try:
-        await tokens.refresh(connection_id, seen_generation=row.token_generation)
+        refreshed = await tokens.refresh_if_planned(connection_id)
     except ReconnectRequired:
         return "reconnect_required"
     except TikTokError as exc:
         if exc.retryable:
             raise TransientJobError(f"TikTok: {exc.code}") from exc
         raise
-    return "refreshed"
+    return "refreshed" if refreshed else "not_due"
 
 
 def register(registry: TaskRegistry, tokens: TokenVault) -> None:

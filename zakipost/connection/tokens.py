@@ -123,6 +123,7 @@ class _Snapshot:
     access_expires_in: int | None
     last_refreshed_at: dt.datetime | None
     refresh_expires_at: dt.datetime | None
+    refresh_planned_at: dt.datetime | None
 
     def fresh(self, now: dt.datetime) -> bool:
         """Valid for longer than the lazy margin of its lifetime."""
@@ -177,6 +178,16 @@ class TokenVault:
         if snapshot.fresh(self._clock()):
             return self._open_access(connection_id, snapshot)
         return await self.refresh(connection_id, seen_generation=snapshot.generation)
+
+    async def refresh_if_planned(self, connection_id: uuid.UUID) -> bool:
+        """The proactive refresh: refresh once the planned time has come (by this vault's
+        clock, the one that planned it), unless someone refreshed since; True if it did."""
+        snapshot = await self._snapshot(connection_id)
+        planned = snapshot.refresh_planned_at
+        if planned is None or planned > self._clock():
+            return False
+        await self.refresh(connection_id, seen_generation=snapshot.generation)
+        return True
 
     async def call(self, connection_id: uuid.UUID, fn: Callable[[str], Awaitable[T]]) -> T:
         """Run ``fn(access_token)``; on ``access_token_invalid`` refresh once and retry."""
@@ -352,6 +363,7 @@ class TokenVault:
                         Connection.access_expires_in,
                         Connection.last_refreshed_at,
                         Connection.refresh_expires_at,
+                        Connection.refresh_planned_at,
                         Connection.status_reason,
                     ).where(Connection.id == connection_id)
                 )
