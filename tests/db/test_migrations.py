@@ -46,3 +46,87 @@ class TestEngineFixture:
         async with engine.connect() as conn:
             tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
         assert "accounts" in tables
+
+
+class TestConnectionRefreshPlanBackfill:
+    async def test_existing_connections_get_a_planned_refresh(
+        self, scratch_engine: AsyncEngine
+    ) -> None:
+        import datetime as dt
+        import uuid
+
+        import sqlalchemy as sa
+
+        await migrate.upgrade(scratch_engine, "0005")
+        now = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
+        account_id, active_id, revoked_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        meta = sa.MetaData()
+        async with scratch_engine.begin() as conn:
+            await conn.run_sync(lambda c: meta.reflect(c, only=["accounts", "connections"]))
+            accounts, connections = meta.tables["accounts"], meta.tables["connections"]
+            await conn.execute(
+                accounts.insert().values(
+                    id=account_id,
+                    email="old@example.com",
+                    password_hash="x",
+                    plan="pro",
+                    client_key="zp_key_old",
+                    client_secret_hash="x",
+                    client_secret_encrypted="x",
+                    is_admin=False,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            common = {
+                "account_id": account_id,
+                "scopes": [],
+                "token_generation": 3,
+                "daily_post_cap": 15,
+                "created_at": now,
+                "updated_at": now,
+                "access_expires_at": now + dt.timedelta(hours=20),
+                "last_refreshed_at": now - dt.timedelta(hours=4),
+            }
+            await conn.execute(
+                connections.insert(),
+                [
+                    {
+                        **common,
+                        "id": active_id,
+                        "internal_token": uuid.uuid4(),
+                        "open_id": "a",
+                        "status": "active",
+                    },
+                    {
+                        **common,
+                        "id": revoked_id,
+                        "internal_token": uuid.uuid4(),
+                        "open_id": "b",
+                        "status": "revoked",
+                    },
+                ],
+            )
+
+        await migrate.upgrade(scratch_engine)
+
+        async with scratch_engine.connect() as conn:
+            rows = {
+                row.id: row
+                for row in await conn.execute(
+                    sa.text("SELECT id, access_expires_in, refresh_planned_at FROM connections")
+                )
+            }
+
+        def key(value: uuid.UUID) -> object:
+            return next(k for k in rows if str(k).replace("-", "") == value.hex)
+
+        active = rows[key(active_id)]
+        assert active.access_expires_in == 24 * 3600
+        planned = active.refresh_planned_at
+        if isinstance(planned, str):
+            planned = dt.datetime.fromisoformat(planned)
+        planned = planned.replace(tzinfo=dt.UTC) if planned.tzinfo is None else planned
+        issued = now - dt.timedelta(hours=4)
+        assert issued + dt.timedelta(hours=12) <= planned <= issued + dt.timedelta(hours=18)
+        assert rows[key(revoked_id)].refresh_planned_at is None
