@@ -57,76 +57,56 @@ class TestConnectionRefreshPlanBackfill:
 
         import sqlalchemy as sa
 
+        from zakipost.db.types import UTCDateTime
+
+        def table(name: str, **columns: sa.types.TypeEngine) -> sa.TableClause:
+            return sa.table(name, *(sa.column(key, kind) for key, kind in columns.items()))
+
+        when = UTCDateTime()
+        accounts = table(
+            "accounts", id=sa.Uuid(), email=sa.String(), password_hash=sa.Text(),
+            plan=sa.String(), client_key=sa.String(), client_secret_hash=sa.String(),
+            client_secret_encrypted=sa.Text(), is_admin=sa.Boolean(), created_at=when,
+            updated_at=when,
+        )  # fmt: skip
+        connections = table(
+            "connections", id=sa.Uuid(), account_id=sa.Uuid(), internal_token=sa.Uuid(),
+            open_id=sa.String(), status=sa.String(), scopes=sa.JSON(),
+            token_generation=sa.Integer(), daily_post_cap=sa.Integer(), created_at=when,
+            updated_at=when, access_expires_at=when, last_refreshed_at=when,
+        )  # fmt: skip
         await migrate.upgrade(scratch_engine, "0005")
         now = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
         account_id, active_id, revoked_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-        meta = sa.MetaData()
         async with scratch_engine.begin() as conn:
-            await conn.run_sync(lambda c: meta.reflect(c, only=["accounts", "connections"]))
-            accounts, connections = meta.tables["accounts"], meta.tables["connections"]
             await conn.execute(
                 accounts.insert().values(
-                    id=account_id,
-                    email="old@example.com",
-                    password_hash="x",
-                    plan="pro",
-                    client_key="zp_key_old",
-                    client_secret_hash="x",
-                    client_secret_encrypted="x",
-                    is_admin=False,
-                    created_at=now,
-                    updated_at=now,
+                    id=account_id, email="old@example.com", password_hash="x", plan="pro",
+                    client_key="zp_key_old", client_secret_hash="x", client_secret_encrypted="x",
+                    is_admin=False, created_at=now, updated_at=now,
                 )
-            )
-            common = {
-                "account_id": account_id,
-                "scopes": [],
-                "token_generation": 3,
-                "daily_post_cap": 15,
-                "created_at": now,
-                "updated_at": now,
-                "access_expires_at": now + dt.timedelta(hours=20),
-                "last_refreshed_at": now - dt.timedelta(hours=4),
-            }
-            await conn.execute(
-                connections.insert(),
-                [
-                    {
-                        **common,
-                        "id": active_id,
-                        "internal_token": uuid.uuid4(),
-                        "open_id": "a",
-                        "status": "active",
-                    },
-                    {
-                        **common,
-                        "id": revoked_id,
-                        "internal_token": uuid.uuid4(),
-                        "open_id": "b",
-                        "status": "revoked",
-                    },
-                ],
-            )
+            )  # fmt: skip
+            for connection_id, status in ((active_id, "active"), (revoked_id, "revoked")):
+                await conn.execute(
+                    connections.insert().values(
+                        id=connection_id, account_id=account_id, internal_token=uuid.uuid4(),
+                        open_id=status, status=status, scopes=[], token_generation=3,
+                        daily_post_cap=15, created_at=now, updated_at=now,
+                        access_expires_at=now + dt.timedelta(hours=20),
+                        last_refreshed_at=now - dt.timedelta(hours=4),
+                    )
+                )  # fmt: skip
 
         await migrate.upgrade(scratch_engine)
 
+        planned_table = table(
+            "connections", id=sa.Uuid(), access_expires_in=sa.Integer(), refresh_planned_at=when
+        )
         async with scratch_engine.connect() as conn:
-            rows = {
-                row.id: row
-                for row in await conn.execute(
-                    sa.text("SELECT id, access_expires_in, refresh_planned_at FROM connections")
-                )
-            }
-
-        def key(value: uuid.UUID) -> object:
-            return next(k for k in rows if str(k).replace("-", "") == value.hex)
-
-        active = rows[key(active_id)]
-        assert active.access_expires_in == 24 * 3600
-        planned = active.refresh_planned_at
-        if isinstance(planned, str):
-            planned = dt.datetime.fromisoformat(planned)
-        planned = planned.replace(tzinfo=dt.UTC) if planned.tzinfo is None else planned
+            rows = {row.id: row for row in await conn.execute(sa.select(planned_table))}
         issued = now - dt.timedelta(hours=4)
-        assert issued + dt.timedelta(hours=12) <= planned <= issued + dt.timedelta(hours=18)
-        assert rows[key(revoked_id)].refresh_planned_at is None
+        active = rows[active_id]
+        assert active.access_expires_in == 24 * 3600
+        assert issued + dt.timedelta(hours=12) <= active.refresh_planned_at
+        assert active.refresh_planned_at <= issued + dt.timedelta(hours=18)
+        assert rows[revoked_id].refresh_planned_at is None
