@@ -58,7 +58,10 @@ class CapState(Schema):
 class TikTokAccountOut(Schema):
     tiktok_account_id: uuid.UUID = Field(description="The internal_token callers publish with.")
     open_id: str
-    username: str | None
+    username: str | None = Field(
+        description="The creator's TikTok handle: from user.info.profile when the TikTok app "
+        "has the Display API, else from TikTok's creator info."
+    )
     nickname: str | None
     avatar_url: str | None
     status: ConnectionStatus
