@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.connection.conftest import rotated_twice
 from tests.connection.timing import SandboxLine, SimulatedTime
 from tests.fixtures.transport import RecordingTransport, fail_path
+from zakipost.composition import build_components
 from zakipost.connection.errors import ReconnectRequired
 from zakipost.connection.tasks import REFRESH_TASK
-from zakipost.connection.tokens import TokenVault, refresh_context
+from zakipost.connection.tokens import TokenVault, refresh_context, refresh_lease_for
 from zakipost.kit.crypto import Vault
 from zakipost.models import Connection, ConnectionStatus, Job
 from zakipost.publishing.deps import PipelineDeps
@@ -133,6 +134,43 @@ class TestAccessToken:
         assert recorder.count(TOKEN_PATH) == 1
         assert len(set(tokens)) == 1
         assert (await _row(sessionmaker)).status is ConnectionStatus.active
+
+
+class TestRefreshLease:
+    def test_the_lease_outlasts_the_request_timeout(self) -> None:
+        assert refresh_lease_for(30) == dt.timedelta(seconds=45)
+        assert refresh_lease_for(600) == dt.timedelta(seconds=615)
+
+    async def test_the_process_vault_holds_it_while_the_refresh_is_in_flight(
+        self, app, connected: uuid.UUID, sessionmaker
+    ) -> None:
+        # A lease that ran out during a slow refresh let a second process send the same
+        # refresh token; the composition root sizes it from the TikTok request timeout.
+        app.state.settings.tiktok.request_timeout_seconds = 300
+        held: list[dt.timedelta] = []
+
+        class Watching(httpx.AsyncBaseTransport):
+            inner = httpx.ASGITransport(app=app)
+
+            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+                if request.url.path.endswith(TOKEN_PATH):
+                    row = await _row(sessionmaker)
+                    assert row.refresh_lock_expires_at is not None
+                    held.append(row.refresh_lock_expires_at - dt.datetime.now(dt.UTC))
+                return await self.inner.handle_async_request(request)
+
+        # Another process's components, talking to this app's sandbox.
+        components = build_components(
+            app.state.settings,
+            engine=app.state.engine,
+            mount_sandbox=False,
+            tiktok_transport=Watching(),
+        )
+        async with components.open() as deps:
+            await _expire_soon(sessionmaker)
+            await deps.tokens.access_token((await _row(sessionmaker)).id)
+        assert len(held) == 1
+        assert held[0] > dt.timedelta(seconds=300)
 
 
 class TestRefreshFailures:

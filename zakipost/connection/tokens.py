@@ -53,6 +53,14 @@ log = get_logger(__name__)
 T = TypeVar("T")
 
 REFRESH_LEASE = dt.timedelta(seconds=45)
+
+
+def refresh_lease_for(request_timeout_seconds: float) -> dt.timedelta:
+    """A refresh lease outlasting the refresh request itself: a lease that ran out while
+    the request was in flight would let a second process send the same refresh token."""
+    return max(REFRESH_LEASE, dt.timedelta(seconds=request_timeout_seconds + 15))
+
+
 _WAIT_STEP_SECONDS = 0.05
 
 
@@ -159,8 +167,10 @@ class TokenVault:
         *,
         clock: Callable[[], dt.datetime] = utcnow,
         owner: str | None = None,
+        refresh_lease: dt.timedelta = REFRESH_LEASE,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._refresh_lease = refresh_lease
         self._vault = vault
         self._tiktok = tiktok
         self._clock = clock
@@ -268,7 +278,7 @@ class TokenVault:
                 if unanswered:
                     unknown_since = row.refresh_sent_at or now
                 row.refresh_lock_owner = self._owner
-                row.refresh_lock_expires_at = now + REFRESH_LEASE
+                row.refresh_lock_expires_at = now + self._refresh_lease
                 row.refresh_sent_at = now
                 row.refresh_sent_generation = generation
                 row.refresh_outcome_unknown_at = unknown_since
