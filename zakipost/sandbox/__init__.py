@@ -11,12 +11,17 @@ from .app import create_sandbox_app
 from .clock import Clock, ManualClock, SystemClock
 from .config import SandboxConfig
 from .describe import describe
+from .errors import OAuthError
 from .state import Sandbox
+from .tokenlog import ExpiredTokenUse, RefreshAttempt
 
 __all__ = [
     "Clock",
     "ControlAccess",
+    "ExpiredTokenUse",
     "ManualClock",
+    "OAuthError",
+    "RefreshAttempt",
     "Sandbox",
     "SandboxConfig",
     "SystemClock",
