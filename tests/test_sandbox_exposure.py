@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fixtures.app import make_settings, running_app
-from zakipost.composition import standalone_sandbox
+from zakipost.composition import standalone_sandbox, webhook_client, webhook_guard
 from zakipost.config import Settings
+from zakipost.media import GuardedTransport, MediaUrlForbidden
 
 TOKEN = "operator-control-token-0123"
 REMOTE = ("203.0.113.5", 50000)
@@ -122,3 +124,27 @@ class TestWebhookTarget:
             )
         assert allowed.status_code == 200
         assert refused.status_code == 400
+
+    async def test_a_name_that_rebinds_to_loopback_is_refused_at_connect(
+        self, tmp_path: Path
+    ) -> None:
+        settings = make_settings(tmp_path, media={"allow_private_networks": False})
+        # Public for the check, loopback for the connection (DNS rebinding).
+        answers = iter([["93.184.216.34"], ["127.0.0.1"]])
+
+        async def resolver(host: str, port: int) -> list[str]:
+            return next(answers)
+
+        await webhook_guard(settings, resolver)("http://hooks.example.com/tiktok")
+        async with webhook_client(settings, resolver)() as http:
+            with pytest.raises(MediaUrlForbidden, match="loopback"):
+                await http.post("http://hooks.example.com/tiktok", content=b"{}")
+
+    async def test_deliveries_use_the_guarded_client(
+        self, tmp_path: Path, engine: AsyncEngine
+    ) -> None:
+        settings = make_settings(tmp_path, media={"allow_private_networks": False})
+        async with running_app(settings, engine) as app:
+            sandbox = app.state.sandbox_app.state.sandbox
+            async with sandbox.webhook_client() as http:
+                assert isinstance(http._transport, GuardedTransport)

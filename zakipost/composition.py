@@ -36,8 +36,9 @@ from zakipost.db.engine import create_engine, create_read_sessionmaker, create_s
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import Vault, load_or_create_key_file, parse_master_keys
 from zakipost.logging import register_secret
+from zakipost.media import GuardedTransport
 from zakipost.media.errors import MediaError
-from zakipost.media.guard import check_url_address
+from zakipost.media.guard import AddressPolicy, Resolver, check_url_address
 from zakipost.publishing.deps import PipelineDeps
 from zakipost.runtime import build_worker
 from zakipost.sandbox import Clock as SandboxClock
@@ -221,6 +222,7 @@ def _embedded_sandbox(components: Components, clock: SandboxClock | None) -> Sta
         http_client_factory=components.pull_client,
         control=sandbox_control(settings),
         webhook_url_check=webhook_guard(settings),
+        webhook_client_factory=webhook_client(settings),
     )
 
 
@@ -234,7 +236,9 @@ def sandbox_control(settings: Settings) -> ControlAccess | None:
     return ControlAccess(token=token or None)
 
 
-def webhook_guard(settings: Settings) -> Callable[[str], Awaitable[None]]:
+def webhook_guard(
+    settings: Settings, resolver: Resolver | None = None
+) -> Callable[[str], Awaitable[None]]:
     """The embedded sandbox's webhook targets pass the media URL guard, under the same
     address policy (``ZAKIPOST_MEDIA_*``) as every other URL this server contacts."""
     media = settings.media
@@ -245,12 +249,28 @@ def webhook_guard(settings: Settings) -> Callable[[str], Awaitable[None]]:
                 url,
                 allow_private_networks=media.allow_private_networks,
                 allowed_networks=media.allowed_networks,
+                resolver=resolver,
                 resolve_timeout=media.connect_timeout_seconds,
             )
         except MediaError as exc:
             raise ValueError(f"webhook_url refused: {exc.message}") from None
 
     return check
+
+
+def webhook_client(
+    settings: Settings, resolver: Resolver | None = None
+) -> Callable[[], httpx.AsyncClient]:
+    """Webhook deliveries connect only to addresses the same policy allows, checked at
+    connect time (a name cannot resolve to a public address for the check and to a private
+    one for the connection)."""
+    policy = AddressPolicy(settings.media.allow_private_networks, settings.media.allowed_networks)
+
+    def factory() -> httpx.AsyncClient:
+        transport = GuardedTransport(policy=policy, resolver=resolver)
+        return httpx.AsyncClient(transport=transport, follow_redirects=False)
+
+    return factory
 
 
 def standalone_sandbox(public_url: str, settings: Settings | None = None) -> tuple[Starlette, str]:
@@ -306,5 +326,6 @@ __all__ = [
     "sandbox_control",
     "standalone_sandbox",
     "tiktok_credentials",
+    "webhook_client",
     "webhook_guard",
 ]

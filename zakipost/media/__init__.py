@@ -4,6 +4,7 @@ Modules: :mod:`~zakipost.media.guard` (URL and address policy), :mod:`~zakipost.
 :mod:`~zakipost.media.probe`, :mod:`~zakipost.media.photo`, :mod:`~zakipost.media.errors`.
 """
 
+from zakipost.media._transport import GuardedTransport
 from zakipost.media.errors import (
     MediaError,
     MediaFetchTimeout,
@@ -38,6 +39,7 @@ from zakipost.media.probe import (
 __all__ = [
     "AddressPolicy",
     "FetchedMedia",
+    "GuardedTransport",
     "MediaError",
     "MediaFetchTimeout",
     "MediaNotAVideo",

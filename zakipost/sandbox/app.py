@@ -96,6 +96,7 @@ def create_sandbox_app(
     http_client_factory: HttpClientFactory | None = None,
     control: ControlAccess | None = ControlAccess(),
     webhook_url_check: WebhookUrlCheck | None = None,
+    webhook_client_factory: HttpClientFactory | None = None,
 ) -> Starlette:
     """Build the emulator. `app.state.sandbox` is its `Sandbox` (state, control, `reset()`).
 
@@ -106,10 +107,15 @@ def create_sandbox_app(
     None leaves it out entirely (production). `webhook_url_check`: awaited with each webhook
     target (when set through the control API and before each delivery), raising `ValueError`
     to refuse it; by default loopback, private and other non-public addresses are refused
-    unless `webhook_allow_private_networks` is set.
+    unless `webhook_allow_private_networks` is set. `webhook_client_factory`: like
+    `http_client_factory`, for webhook deliveries only (default: `http_client_factory`).
     """
     sandbox = Sandbox(
-        config or SandboxConfig(), as_clock(clock), http_client_factory, webhook_url_check
+        config or SandboxConfig(),
+        as_clock(clock),
+        http_client_factory,
+        webhook_url_check,
+        webhook_client_factory,
     )
     app = Starlette(
         routes=[

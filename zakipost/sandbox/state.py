@@ -66,12 +66,14 @@ class Sandbox:
         clock: Clock,
         http_client_factory: HttpClientFactory | None = None,
         webhook_url_check: WebhookUrlCheck | None = None,
+        webhook_client_factory: HttpClientFactory | None = None,
     ) -> None:
         self.initial_config = copy.deepcopy(config)
         self.config = copy.deepcopy(config)
         self.clock = clock
         self.http_client: HttpClientFactory = http_client_factory or _default_http_client
         self._webhook_url_check = webhook_url_check
+        self.webhook_client: HttpClientFactory = webhook_client_factory or self.http_client
         self.rng = random.Random(config.seed)
         self.ids = IdFactory(self.rng)
         self.accounts = Accounts(self)

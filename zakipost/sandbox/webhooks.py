@@ -197,7 +197,7 @@ class Webhooks:
         status: int | None = None
         error: str | None = None
         try:
-            async with self.sb.http_client() as client:
+            async with self.sb.webhook_client() as client:
                 response = await client.post(
                     url,
                     content=delivery.body,
