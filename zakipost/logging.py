@@ -40,8 +40,8 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         r"\1" + REDACTED,
     ),
-    # OAuth codes travel in callback query strings (access logs).
-    (re.compile(r"([?&]code=)[^&\s\"']+"), r"\1" + REDACTED),
+    # OAuth codes and states travel in callback query strings (access logs).
+    (re.compile(r"([?&](?:code|state)=)[^&\s\"']+"), r"\1" + REDACTED),
     (re.compile(r"(Bearer\s+)[^\s\"',;]+", re.IGNORECASE), r"\1" + REDACTED),
     (re.compile(r"\bzp_(sk|live|test)_[A-Za-z0-9]+"), r"zp_\1_" + REDACTED),
 )
