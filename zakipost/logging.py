@@ -147,6 +147,10 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    # SQL parameters hold CSRF tokens, password hashes and ciphertexts: the engine hides
+    # them (hide_parameters), and aiosqlite's DEBUG lines, which print every statement with
+    # its parameters, are never written.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 def get_logger(name: str | None = None) -> Any:

@@ -24,6 +24,7 @@ DISCLOSURE_INCOMPLETE = (
     "You need to indicate if your content promotes yourself, a third party, or both."
 )
 BRANDED_NOT_PRIVATE = "Branded content visibility cannot be set to private."
+COVER_NOT_AN_INDEX = "The cover must be one of the photos; choose it again."
 
 # Request fields -> the form field whose error line shows the message.
 _FIELD_OF = {
@@ -99,8 +100,8 @@ class ComposeForm:
             media_id=text("media_id"),
             photo_urls=text("photo_urls"),
             media_ids=[m.strip() for m in media_ids if m.strip()],
-            # Not an index (a Unicode digit such as ², a sign, a huge number): -1, which the
-            # request schema refuses.
+            # Not an index (a Unicode digit such as ², a sign, a huge number): -1, refused
+            # by the page rules.
             photo_cover_index=(int(cover) if _small_ascii_number(cover) else -1) if cover else 0,
             # Titles keep their spaces as typed (only trailing blank lines go).
             title=str(data.get("title") or "").rstrip(),
@@ -178,6 +179,8 @@ def _page_rules(form: ComposeForm, creator: CreatorCapabilities | None) -> dict[
             if form.source == "upload"
             else "Give the links to the photos, one per line."
         )
+    if form.kind == "photo" and form.photo_cover_index < 0:
+        errors["media"] = COVER_NOT_AN_INDEX
     if form.draft:
         return errors
     options = creator.privacy_level_options if creator else []
