@@ -54,3 +54,15 @@ class TestOpenApi:
                 if not (spec.get("description") or spec.get("examples"))
             ]
             assert undocumented == [], (name, undocumented)
+
+    def test_account_token_fields_are_described(self, app: FastAPI) -> None:
+        model = _schema(app)["components"]["schemas"]["TikTokAccountOut"]
+        for field in (
+            "scopes",
+            "access_expires_at",
+            "next_refresh_at",
+            "reconnect_by",
+            "reconnect_warning",
+        ):
+            assert model["properties"][field].get("description"), field
+        assert not any("token" == name or name.endswith("_token") for name in model["properties"])

@@ -31,7 +31,7 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
 from zakipost.config import Settings
-from zakipost.connection.tokens import TokenVault
+from zakipost.connection.tokens import TokenVault, refresh_lease_for
 from zakipost.db.engine import create_engine, create_read_sessionmaker, create_sessionmaker
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import Vault, load_or_create_key_file, parse_master_keys
@@ -91,7 +91,13 @@ class Components:
                     sessionmaker=self.sessionmaker,
                     vault=self.vault,
                     tiktok=tiktok,
-                    tokens=TokenVault(self.sessionmaker, self.vault, tiktok, clock=self.clock),
+                    tokens=TokenVault(
+                        self.sessionmaker,
+                        self.vault,
+                        tiktok,
+                        clock=self.clock,
+                        refresh_lease=refresh_lease_for(settings.tiktok.request_timeout_seconds),
+                    ),
                     media_dir=settings.media_dir,
                     store=self.store,
                     clock=self.clock,

@@ -15,14 +15,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_SCOPES = (
-    "user.info.basic",
-    "user.info.profile",
-    "user.info.stats",
-    "video.list",
-    "video.upload",
-    "video.publish",
-)
+# What posting needs. The Display API scopes (user.info.profile, user.info.stats,
+# video.list) only when the operator's TikTok app is approved for them: TikTok fails the
+# whole consent when any requested scope is not approved.
+DEFAULT_SCOPES = ("user.info.basic", "video.upload", "video.publish")
 
 
 class Environment(enum.StrEnum):
@@ -64,6 +60,7 @@ class TikTokSettings(BaseModel):
     auth_base_url: str = "https://www.tiktok.com"
     # Defaults to <public_url>/connect/tiktok/callback.
     redirect_uri: str = ""
+    # ZAKIPOST_TIKTOK_SCOPES, a JSON list: only scopes the TikTok app is approved for.
     scopes: tuple[str, ...] = DEFAULT_SCOPES
     # Media under these prefixes is sent with PULL_FROM_URL instead of FILE_UPLOAD.
     verified_url_prefixes: tuple[str, ...] = ()

@@ -78,6 +78,32 @@ class TestConnect:
         assert info["can_post"] is True
         assert info["nickname"]
 
+    async def test_the_account_shows_its_token_times_and_scopes_never_a_token(
+        self,
+        client: httpx.AsyncClient,
+        owner: AccountWithKeys,
+        connected: uuid.UUID,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        response = await client.get(f"/v1/tiktok/accounts/{connected}", headers=owner.headers)
+        assert response.status_code == 200
+        data = response.json()["data"]
+        [row] = await _connections(sessionmaker)
+        times = {
+            key: dt.datetime.fromisoformat(data[key])
+            for key in ("access_expires_at", "next_refresh_at", "reconnect_by")
+        }
+        assert times["access_expires_at"] == row.access_expires_at
+        assert times["next_refresh_at"] == row.refresh_planned_at
+        assert times["reconnect_by"] == row.refresh_expires_at
+        assert row.last_refreshed_at is not None
+        lifetime = times["access_expires_at"] - row.last_refreshed_at
+        assert lifetime == dt.timedelta(hours=2)
+        assert lifetime / 2 <= times["next_refresh_at"] - row.last_refreshed_at <= lifetime * 3 / 4
+        assert sorted(data["scopes"]) == ["user.info.basic", "video.publish", "video.upload"]
+        assert data["reconnect_warning"] is None
+        assert "act." not in response.text and "rft." not in response.text
+
     async def test_deny_stores_nothing(
         self,
         client: httpx.AsyncClient,

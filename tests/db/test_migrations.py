@@ -99,6 +99,13 @@ _POST_COLUMNS: tuple[sa.ColumnClause[Any], ...] = (
     sa.column("updated_at", sa.DateTime(timezone=True)),
 )
 _old_posts = sa.table("posts", *_POST_COLUMNS, sa.column("options", sa.JSON()))
+_post_events = sa.table(
+    "post_events",
+    sa.column("post_id", sa.Uuid()),
+    sa.column("at", sa.DateTime(timezone=True)),
+    sa.column("status"),
+    sa.column("message"),
+)
 _new_posts = sa.table(
     "posts",
     sa.column("id", sa.Uuid()),
@@ -221,7 +228,17 @@ async def _in_flight_posts(engine: AsyncEngine) -> dict[str, uuid.UUID]:
                     options=options,
                 )
             )
+            await conn.execute(
+                _post_events.insert().values(
+                    post_id=ids[kind], at=now, status="processing", message="in flight"
+                )
+            )
     return ids
+
+
+async def _timeline_lines(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(sa.select(sa.func.count()).select_from(_post_events)) or 0)
 
 
 async def _row(engine: AsyncEngine, table: sa.TableClause, post_id: uuid.UUID) -> sa.Row[Any]:
@@ -318,3 +335,79 @@ class TestPostsPipelineState:
             columns = await conn.run_sync(lambda c: inspect(c).get_columns("posts"))
         names = {c["name"] for c in columns}
         assert "options" in names and not names & {"request", "plan", "step_failures"}
+
+    async def test_rebuilt_tables_keep_their_children(self, scratch_engine: AsyncEngine) -> None:
+        # SQLite's batch mode rebuilds posts and connections (copy, drop, rename); with foreign
+        # keys on, the drop cascaded and deleted every timeline (and, for connections, every
+        # post). Both directions must keep them.
+        before = _revision_before(EXPAND)
+        await migrate.upgrade(scratch_engine, before)
+        await _in_flight_posts(scratch_engine)
+        await migrate.upgrade(scratch_engine)
+        assert await _timeline_lines(scratch_engine) == 2
+        await migrate.downgrade(scratch_engine, before)
+        assert await _timeline_lines(scratch_engine) == 2
+
+
+class TestConnectionRefreshPlanBackfill:
+    async def test_existing_connections_get_a_planned_refresh(
+        self, scratch_engine: AsyncEngine
+    ) -> None:
+        import datetime as dt
+        import uuid
+
+        import sqlalchemy as sa
+
+        from zakipost.db.types import UTCDateTime
+
+        def table(name: str, **columns: sa.types.TypeEngine) -> sa.TableClause:
+            return sa.table(name, *(sa.column(key, kind) for key, kind in columns.items()))
+
+        when = UTCDateTime()
+        accounts = table(
+            "accounts", id=sa.Uuid(), email=sa.String(), password_hash=sa.Text(),
+            plan=sa.String(), client_key=sa.String(), client_secret_hash=sa.String(),
+            client_secret_encrypted=sa.Text(), is_admin=sa.Boolean(), created_at=when,
+            updated_at=when,
+        )  # fmt: skip
+        connections = table(
+            "connections", id=sa.Uuid(), account_id=sa.Uuid(), internal_token=sa.Uuid(),
+            open_id=sa.String(), status=sa.String(), scopes=sa.JSON(),
+            token_generation=sa.Integer(), daily_post_cap=sa.Integer(), created_at=when,
+            updated_at=when, access_expires_at=when, last_refreshed_at=when,
+        )  # fmt: skip
+        await migrate.upgrade(scratch_engine, "0008")
+        now = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
+        account_id, active_id, revoked_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        async with scratch_engine.begin() as conn:
+            await conn.execute(
+                accounts.insert().values(
+                    id=account_id, email="old@example.com", password_hash="x", plan="pro",
+                    client_key="zp_key_old", client_secret_hash="x", client_secret_encrypted="x",
+                    is_admin=False, created_at=now, updated_at=now,
+                )
+            )  # fmt: skip
+            for connection_id, status in ((active_id, "active"), (revoked_id, "revoked")):
+                await conn.execute(
+                    connections.insert().values(
+                        id=connection_id, account_id=account_id, internal_token=uuid.uuid4(),
+                        open_id=status, status=status, scopes=[], token_generation=3,
+                        daily_post_cap=15, created_at=now, updated_at=now,
+                        access_expires_at=now + dt.timedelta(hours=20),
+                        last_refreshed_at=now - dt.timedelta(hours=4),
+                    )
+                )  # fmt: skip
+
+        await migrate.upgrade(scratch_engine)
+
+        planned_table = table(
+            "connections", id=sa.Uuid(), access_expires_in=sa.Integer(), refresh_planned_at=when
+        )
+        async with scratch_engine.connect() as conn:
+            rows = {row.id: row for row in await conn.execute(sa.select(planned_table))}
+        issued = now - dt.timedelta(hours=4)
+        active = rows[active_id]
+        assert active.access_expires_in == 24 * 3600
+        assert issued + dt.timedelta(hours=12) <= active.refresh_planned_at
+        assert active.refresh_planned_at <= issued + dt.timedelta(hours=18)
+        assert rows[revoked_id].refresh_planned_at is None

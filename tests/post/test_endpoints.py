@@ -99,6 +99,7 @@ class TestPublish:
             sessionmaker, settings, vault, email="poor@example.com", points=399
         )
         account_id = (await connect_via_api(client, poor))["tiktok_account_id"]
+        jobs_before = await _count(sessionmaker, Job)  # the connection's token refresh
         response = await client.post(
             "/v1/tiktok/publish", json=body(account_id), headers=poor.headers
         )
@@ -109,7 +110,7 @@ class TestPublish:
         assert "Insufficient points" in payload["message"]
         assert payload["details"] == {"balance": 399, "cost": 400}
         assert await _count(sessionmaker, Post) == 0
-        assert await _count(sessionmaker, Job) == 0
+        assert await _count(sessionmaker, Job) == jobs_before == 1
 
     async def test_billing_off_publishes_with_no_points(
         self, tmp_path, engine, sessionmaker: async_sessionmaker[AsyncSession]

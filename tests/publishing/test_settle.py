@@ -216,6 +216,17 @@ class TestUndetermined:
             "outcome_unknown",
         )
 
+    async def test_without_a_publish_id_it_is_not_checked_again(
+        self, deps: PipelineDeps, owner: AccountWithKeys, clock: Clock
+    ) -> None:
+        # A PULL_FROM_URL init that may have reached TikTok, with no publish_id back: TikTok
+        # cannot be asked, and re-running only repeated the verdict every ten minutes.
+        run = await _run_at(deps, owner, clock, PostStep.initializing)
+        later = await machine.settle(run, Undetermined("Cannot tell whether TikTok has it."))
+        assert later is None
+        post = await run.load()
+        assert (post.status, post.step) == (PostStatus.unknown, PostStep.initializing)
+
 
 class TestFinish:
     async def test_published_with_its_ids_and_a_timeline_line(

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from .driver import PUBLIC, Driver, error_of
 
 MIB = 1 << 20
-GIB = 1 << 30
-MIN, MAX, MAX_FILE = 5 * MIB, 64 * MIB, 4 * GIB
+# The default "MB" reading, "safe": only what both binary and decimal readings accept.
+MIN, MAX, MAX_FILE = 5 * MIB, 64_000_000, 4_000_000_000
 
 Plan = tuple[int, int, int]  # video_size, chunk_size, total_chunk_count
 SETTINGS = settings(

@@ -138,8 +138,9 @@ class TestDailyCap:
             403,
             "spam_risk_too_many_posts",
         )
-        # Rolling 24 h: the 14 seeded posts are an hour old.
+        # Rolling 24 h: the 14 seeded posts are an hour old (the 2-hour token is long gone).
         await tt.advance_clock(23 * 3600 + 1)
+        headers = await tt.auth("busy.creator")
         assert (await tt.api(CREATOR_INFO, headers)).status_code == 200
 
     async def test_fifteen_per_day(self, tt: Driver) -> None:
@@ -265,14 +266,24 @@ class TestVideoInit:
         response = await tt.api(VIDEO_INIT, await tt.auth("private.creator"), video_body(post_info))
         assert response.status_code == 200
 
-    async def test_brand_content_toggle_required_by_default(self, tt: Driver) -> None:
+    async def test_brand_content_toggle_optional_by_default(self, tt: Driver) -> None:
+        # Observed (§2.0): TikTok publishes bodies without it, the table's "required" aside.
+        headers = await tt.auth()
+        post_info = {"privacy_level": "PUBLIC_TO_EVERYONE"}
+        response = await tt.api(VIDEO_INIT, headers, video_body(post_info))
+        assert response.status_code == 200, response.text
+        publish_id = response.json()["data"]["publish_id"]
+        assert (await tt.post(publish_id))["brand_content_toggle"] is None
+
+    async def test_brand_content_toggle_required_when_strict(self, tt: Driver) -> None:
+        await tt.configure(require_brand_content_toggle=True)
         headers = await tt.auth()
         post_info = {"privacy_level": "PUBLIC_TO_EVERYONE"}
         assert error_of(await tt.api(VIDEO_INIT, headers, video_body(post_info))) == (
             400,
             "invalid_params",
         )
-        await tt.configure(require_brand_content_toggle=False)
+        post_info["brand_content_toggle"] = False
         assert (await tt.api(VIDEO_INIT, headers, video_body(post_info))).status_code == 200
 
     async def test_branded_content_cannot_be_private(self, tt: Driver) -> None:
@@ -323,6 +334,13 @@ class TestVideoInit:
         assert post["is_aigc"] is True
         assert post["video_cover_timestamp_ms"] == 1500
         assert post["status"] == "PROCESSING_UPLOAD"
+
+    async def test_cover_timestamp_only_inside_post_info(self, tt: Driver) -> None:
+        # Observed (§2.0): in source_info it is ignored, not refused.
+        body = video_body(PUBLIC, video_cover_timestamp_ms=1500)
+        assert (await tt.api(VIDEO_INIT, await tt.auth(), body)).status_code == 200
+        [post] = await tt.posts()
+        assert post["video_cover_timestamp_ms"] is None
 
     async def test_rate_limit_6_per_minute(self, tt: Driver) -> None:
         headers = await tt.auth()
@@ -423,6 +441,7 @@ class TestInboxInit:
         )
 
     async def test_five_pending_shares_per_day(self, tt: Driver) -> None:
+        await tt.configure(pending_share_mode="rolling")
         headers = await tt.auth()
         for _ in range(5):
             assert (
@@ -436,8 +455,8 @@ class TestInboxInit:
         headers = await tt.auth()  # the first token expired with the day
         assert (await tt.api(INBOX_INIT, headers, {"source_info": FILE_SOURCE})).status_code == 200
 
-    async def test_outstanding_mode_frees_slots_when_drafts_are_posted(self, tt: Driver) -> None:
-        await tt.configure(pending_share_mode="outstanding")
+    async def test_posting_a_draft_frees_its_slot_by_default(self, tt: Driver) -> None:
+        # Observed (§5): slots free up as soon as drafts are posted.
         headers = await tt.auth()
         ids = [await tt.upload_video(headers, inbox=True) for _ in range(5)]
         assert error_of(await tt.api(INBOX_INIT, headers, {"source_info": FILE_SOURCE})) == (
@@ -535,13 +554,23 @@ class TestPhotoInit:
         await tt.configure(photo_media_upload_requires_privacy=False)
         assert (await tt.api(CONTENT_INIT, headers, body)).status_code == 200
 
-    async def test_direct_post_needs_both_brand_toggles(self, tt: Driver) -> None:
+    async def test_brand_toggles_optional_by_default(self, tt: Driver) -> None:
         body = photo_body(tt)
         del body["post_info"]["brand_organic_toggle"]
-        assert error_of(await tt.api(CONTENT_INIT, await tt.auth(), body)) == (
-            400,
-            "invalid_params",
-        )
+        del body["post_info"]["brand_content_toggle"]
+        response = await tt.api(CONTENT_INIT, await tt.auth(), body)
+        assert response.status_code == 200, response.text
+
+    async def test_strict_direct_post_needs_both_brand_toggles(self, tt: Driver) -> None:
+        await tt.configure(require_brand_content_toggle=True)
+        for toggle in ("brand_organic_toggle", "brand_content_toggle"):
+            body = photo_body(tt)
+            del body["post_info"][toggle]
+            assert error_of(await tt.api(CONTENT_INIT, await tt.auth(), body)) == (
+                400,
+                "invalid_params",
+            )
+        assert (await tt.api(CONTENT_INIT, await tt.auth(), photo_body(tt))).status_code == 200
 
     async def test_old_app_version(self, tt: Driver) -> None:
         await tt.control("POST", "creators", json={"username": "old.app", "app_version": "30.1.2"})

@@ -17,6 +17,12 @@ ALL_VIDEO_FIELDS = (
 )
 
 
+@pytest.fixture(autouse=True)
+async def display_approved(tt: Driver) -> None:
+    """These tests are of an app with the Display API product (a new app lacks it)."""
+    await tt.configure(display_api_approved=True)
+
+
 class TestUserInfo:
     async def test_basic_fields(self, tt: Driver) -> None:
         headers = await tt.auth(scopes=["user.info.basic"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import httpx
@@ -9,10 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from zakipost.sandbox import ManualClock, Sandbox, SandboxConfig, create_sandbox_app
+
 from .driver import PUBLIC, Driver, error_of
 
 CREATOR_INFO = "/v2/post/publish/creator_info/query/"
 VIDEO_INIT = "/v2/post/publish/video/init/"
+TOKEN = "/v2/oauth/token/"
 FILE_SOURCE = {
     "source": "FILE_UPLOAD",
     "video_size": 1000,
@@ -225,3 +229,116 @@ class TestBadInputNeverCrashes:
             assert 400 <= response.status_code < 500, response.text
         assert "error" in body
         assert "Traceback" not in response.text
+
+
+def refresh_form(tt: Driver, refresh_token: str) -> dict[str, str]:
+    return {
+        "client_key": tt.config.client_key,
+        "client_secret": tt.config.client_secret,
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+    }
+
+
+class TestLostRefreshAnswer:
+    async def test_refresh_handled_then_the_connection_drops(self, tt: Driver) -> None:
+        token = await tt.token()
+        faults = await tt.control("POST", "faults/lose-next-refresh", json={})
+        assert faults["lose_next_refresh"] == 1
+        with pytest.raises(httpx.RemoteProtocolError):
+            await tt.http.post(TOKEN, data=refresh_form(tt, token["refresh_token"]))
+        # TikTok rotated: the token the client still holds is dead.
+        replay = await tt.http.post(TOKEN, data=refresh_form(tt, token["refresh_token"]))
+        assert replay.status_code == 200
+        assert replay.json()["error"] == "invalid_grant"
+        record = await tt.control("GET", "tokens/refreshes")
+        assert [(r["outcome"], r["answer_lost"]) for r in record] == [
+            ("rotated", True),
+            ("invalid_grant", False),
+        ]
+        assert (await tt.control("GET", "faults"))["lose_next_refresh"] == 0
+        # The refresh also ended the previous access token (the default reading).
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        assert error_of(await tt.api(CREATOR_INFO, headers)) == (401, "access_token_invalid")
+
+    async def test_old_access_token_outlives_a_lost_answer_when_configured(
+        self, tt: Driver
+    ) -> None:
+        await tt.configure(revoke_access_token_on_refresh=False)
+        token = await tt.token()
+        await tt.control("POST", "faults/lose-next-refresh", json={})
+        with pytest.raises(httpx.RemoteProtocolError):
+            await tt.http.post(TOKEN, data=refresh_form(tt, token["refresh_token"]))
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        assert (await tt.api(CREATOR_INFO, headers)).status_code == 200
+
+    async def test_one_shot_with_a_count(self, tt: Driver) -> None:
+        await tt.control("POST", "faults/lose-next-refresh", json={"count": 2})
+        for _ in range(2):
+            token = await tt.token()
+            with pytest.raises(httpx.RemoteProtocolError):
+                await tt.http.post(TOKEN, data=refresh_form(tt, token["refresh_token"]))
+        token = await tt.token()
+        answer = await tt.http.post(TOKEN, data=refresh_form(tt, token["refresh_token"]))
+        assert answer.status_code == 200
+        assert answer.json()["refresh_token"].startswith("rft.")
+
+    async def test_only_refreshes_lose_their_answer(self, tt: Driver) -> None:
+        await tt.control("POST", "faults/lose-next-refresh", json={})
+        code = (await tt.consent())["code"]
+        exchanged = await tt.exchange(code)
+        assert exchanged.status_code == 200
+        assert (await tt.control("GET", "faults"))["lose_next_refresh"] == 1
+        with pytest.raises(httpx.RemoteProtocolError):
+            await tt.http.post(TOKEN, data=refresh_form(tt, exchanged.json()["refresh_token"]))
+
+    async def test_a_refused_refresh_loses_its_answer_too(self, tt: Driver) -> None:
+        await tt.control("POST", "faults/lose-next-refresh", json={})
+        with pytest.raises(httpx.RemoteProtocolError):
+            await tt.http.post(TOKEN, data=refresh_form(tt, "rft.unknown"))
+        [attempt] = await tt.control("GET", "tokens/refreshes")
+        assert (attempt["outcome"], attempt["answer_lost"]) == ("invalid_grant", True)
+
+    async def test_cleared_with_the_faults(self, tt: Driver) -> None:
+        await tt.control("POST", "faults/lose-next-refresh", json={"count": 3})
+        await tt.control("DELETE", "faults")
+        token = await tt.token()
+        answer = await tt.http.post(TOKEN, data=refresh_form(tt, token["refresh_token"]))
+        assert answer.status_code == 200
+        await tt.control("POST", "faults/lose-next-refresh", json={})
+        await tt.control("POST", "reset")
+        assert (await tt.control("GET", "faults"))["lose_next_refresh"] == 0
+
+    @pytest.mark.parametrize("count", [0, -1, "1", True, 1.5])
+    async def test_bad_count(self, tt: Driver, count: object) -> None:
+        response = await tt.http.post("/_sandbox/faults/lose-next-refresh", json={"count": count})
+        assert response.status_code == 400
+
+
+class TestLostRefreshAnswerFromPython:
+    async def test_python_api(self) -> None:
+        app = create_sandbox_app(SandboxConfig(seed=1), clock=ManualClock())
+        sandbox: Sandbox = app.state.sandbox
+        token = sandbox.issue_token("sandbox.creator")
+        sandbox.lose_next_refresh_answer()
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app), base_url="http://sandbox.test"
+        ) as http:
+            form = {
+                "client_key": sandbox.config.client_key,
+                "client_secret": sandbox.config.client_secret,
+                "grant_type": "refresh_token",
+                "refresh_token": token["refresh_token"],
+            }
+            with pytest.raises(httpx.RemoteProtocolError):
+                await http.post(TOKEN, data=form)
+        [attempt] = sandbox.refresh_attempts
+        assert attempt.outcome == "rotated"
+        assert attempt.answer_lost is True
+        assert (
+            attempt.refresh_token_sha256
+            == hashlib.sha256(token["refresh_token"].encode()).hexdigest()
+        )
+        assert sandbox.faults.lost_refresh_answers == 0
+        sandbox.reset()
+        assert sandbox.refresh_attempts == []

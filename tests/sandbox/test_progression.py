@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from .driver import PUBLIC, SELF_ONLY, Driver
@@ -33,6 +34,17 @@ class TestImmediate:
             "post.publish.complete",
             "post.publish.publicly_available",
         ]
+
+    async def test_post_ids_are_bare_19_digit_integers(self, tt: Driver) -> None:
+        # Observed (§2.0): `[7678907398077074696]`, not strings; exact in the raw JSON.
+        headers = await tt.auth()
+        publish_id = await tt.upload_video(headers)
+        response = await tt.api(
+            "/v2/post/publish/status/fetch/", headers, {"publish_id": publish_id}
+        )
+        found = re.search(r'"publicaly_available_post_id":\[(\d{19})\]', response.text)
+        assert found is not None, response.text
+        assert [int(found.group(1))] == (await tt.post(publish_id))["post_ids"]
 
     async def test_self_only_never_gets_a_post_id(self, tt: Driver) -> None:
         headers = await tt.auth()

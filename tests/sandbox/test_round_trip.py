@@ -40,7 +40,10 @@ async def poll(
 class TestDirectPostFileUpload:
     async def test_round_trip(self, tt: Driver) -> None:
         await tt.configure(
-            progression="time", processing_delay_seconds=2, moderation_delay_seconds=5
+            progression="time",
+            processing_delay_seconds=2,
+            moderation_delay_seconds=5,
+            display_api_approved=True,
         )
         headers = await connect(tt, "user.info.basic,video.publish,video.list")
         info = (await tt.api("/v2/post/publish/creator_info/query/", headers, {})).json()

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import Field
 
+from zakipost.connection.refresh_plan import reconnect_by, reconnect_warning
+from zakipost.kit.clock import utcnow
 from zakipost.models import Connection, ConnectionStatus
 from zakipost.plain_text import Text
 from zakipost.publishing.daily_cap import CapState
@@ -47,20 +49,47 @@ class CreatorCapabilities(Schema):
 class TikTokAccountOut(Schema):
     tiktok_account_id: uuid.UUID = Field(description="The internal_token callers publish with.")
     open_id: str
-    username: str | None
+    username: str | None = Field(
+        description="The creator's TikTok handle: from user.info.profile when the TikTok app "
+        "has the Display API, else from TikTok's creator info."
+    )
     nickname: str | None
     avatar_url: str | None
     status: ConnectionStatus
     status_reason: str | None
-    scopes: list[str]
-    access_token_expires_at: dt.datetime | None
-    refresh_token_expires_at: dt.datetime | None
+    scopes: list[str] = Field(
+        description="The TikTok scopes the creator granted (what ZakiPost may do for them)."
+    )
+    access_expires_at: dt.datetime | None = Field(
+        description="When the current access token expires (TikTok's expires_in, about 2 h). "
+        "ZakiPost refreshes it before then; the token itself is never shown."
+    )
+    next_refresh_at: dt.datetime | None = Field(
+        description="When ZakiPost plans to refresh the access token next: at 50-75 % of the "
+        "lifetime TikTok gave it. Null when the account is not active."
+    )
+    reconnect_by: dt.datetime | None = Field(
+        description="When TikTok's authorization ends (180 days after connecting; refreshing "
+        "does not extend it). The user must connect the account again before then."
+    )
+    reconnect_warning: str | None = Field(
+        None,
+        description="Set from 14 days before reconnect_by: what the user must do, and by when.",
+    )
+    access_token_expires_at: dt.datetime | None = Field(
+        description="Deprecated: the same as access_expires_at.", deprecated=True
+    )
+    refresh_token_expires_at: dt.datetime | None = Field(
+        description="When the refresh token expires (the same instant as reconnect_by)."
+    )
     connected_at: dt.datetime
     creator_info: CreatorCapabilities | None
     cap: CapState | None = None
 
     @classmethod
-    def of(cls, connection: Connection, cap: CapState | None = None) -> TikTokAccountOut:
+    def of(
+        cls, connection: Connection, cap: CapState | None = None, *, now: dt.datetime | None = None
+    ) -> TikTokAccountOut:
         info: dict[str, Any] | None = connection.creator_info
         capabilities = None
         if info is not None:
@@ -76,6 +105,7 @@ class TikTokAccountOut(Schema):
                 cannot_post_message=info.get("cannot_post_message"),
                 fetched_at=connection.creator_info_fetched_at,
             )
+        active = connection.status is ConnectionStatus.active
         return cls(
             tiktok_account_id=connection.internal_token,
             open_id=connection.open_id,
@@ -85,6 +115,10 @@ class TikTokAccountOut(Schema):
             status=connection.status,
             status_reason=connection.status_reason,
             scopes=list(connection.scopes or []),
+            access_expires_at=connection.access_expires_at,
+            next_refresh_at=connection.refresh_planned_at if active else None,
+            reconnect_by=reconnect_by(connection),
+            reconnect_warning=reconnect_warning(connection, now or utcnow()) if active else None,
             access_token_expires_at=connection.access_expires_at,
             refresh_token_expires_at=connection.refresh_expires_at,
             connected_at=connection.created_at,

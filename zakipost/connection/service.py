@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from zakipost.config import Settings
 from zakipost.connection.errors import ConnectionNotFound, InvalidRedirectUrl
 from zakipost.connection.repository import ConnectionRepository
-from zakipost.connection.tokens import TokenVault, store_grant
+from zakipost.connection.scopes import PROFILE_SCOPE, scope_refusal
+from zakipost.connection.tokens import TokenVault, keep_grant
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import Vault, digest
 from zakipost.logging import get_logger
@@ -27,6 +28,7 @@ from zakipost.tiktok import (
     TikTokClient,
     TikTokError,
     TikTokPostingRefused,
+    TokenGrant,
 )
 
 log = get_logger(__name__)
@@ -169,6 +171,9 @@ async def complete_connect(
     if params.error:
         if params.error == "access_denied":
             return fail("access_denied", "You declined access on TikTok's consent screen.")
+        if params.error == "invalid_scope":
+            log.warning("connect_scope_not_approved", scopes=",".join(settings.tiktok.scopes))
+            return fail("invalid_scope", scope_refusal(settings.tiktok.scopes))
         return fail(params.error, params.error_description or "TikTok reported an error.")
     if not params.code:
         return fail("invalid_request", "TikTok sent no authorization code.")
@@ -190,10 +195,10 @@ async def complete_connect(
             return fail(
                 "missing_scopes", "These permissions were not granted: " + ", ".join(missing)
             )
-        fields = USER_FIELDS_BASIC + (
-            USER_FIELDS_PROFILE if "user.info.profile" in grant.scopes else ()
-        )
+        profile = PROFILE_SCOPE in (grant.scopes or granted)
+        fields = USER_FIELDS_BASIC + (USER_FIELDS_PROFILE if profile else ())
         user = await tiktok.get_user_info(grant.access_token, fields)
+        username = user.username if profile else await _username_from_creator_info(tiktok, grant)
     except TikTokError as exc:
         log.warning("connect_exchange_failed", error=exc.code)
         return fail("tiktok_error", f"TikTok refused the connection ({exc.code}); try again.")
@@ -212,16 +217,28 @@ async def complete_connect(
             )
             session.add(connection)
         connection.union_id = user.union_id
-        connection.username = user.username
+        connection.username = username
         connection.display_name = user.display_name
         connection.avatar_url = user.avatar_url
         connection.status = ConnectionStatus.active
         connection.status_reason = None
         connection.scopes = list(grant.scopes or granted)
-        store_grant(vault, connection, grant, now)
+        await keep_grant(session, vault, connection, grant, now)
         await session.flush()
     log.info("tiktok_connected", connection_id=str(connection.id))
     return ConnectResult(True, redirect_url, row.account_id, connection=connection)
+
+
+async def _username_from_creator_info(tiktok: TikTokClient, grant: TokenGrant) -> str | None:
+    """Without the Display API's user.info.profile, TikTok's creator info (video.publish)
+    still names the creator."""
+    if not grant.has_scopes("video.publish"):
+        return None
+    try:
+        info = await tiktok.query_creator_info(grant.access_token)
+    except TikTokPostingRefused:
+        return None
+    return info.creator_username
 
 
 async def list_for(session: AsyncSession, account_id: uuid.UUID) -> Sequence[Connection]:

@@ -1,81 +1,93 @@
-"""Periodic token refresh: every connection's access token is renewed well before it
-expires, one connection per job and one job per connection at a time."""
+"""Token refresh jobs. Each grant queues one ``connection.refresh`` job for its planned time
+(see ``refresh_plan``); the job refreshes only when that plan is due, and the new grant plans
+and queues the next. The periodic sweep is a safety net: it queues a job for a connection
+whose planned time passed without one (a job lost to a failure), and never refreshes early."""
 
 from __future__ import annotations
 
 import datetime as dt
-import random
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from zakipost.connection.errors import ReconnectRequired
+from zakipost.connection.refresh_plan import REFRESH_TASK, queue_refresh, refresh_job_lock
 from zakipost.connection.tokens import TokenVault
 from zakipost.logging import get_logger
-from zakipost.models import Connection, ConnectionStatus
+from zakipost.models import Connection, ConnectionStatus, Job, JobStatus
 from zakipost.tiktok import TikTokError
-from zakipost.worker import JobContext, RetryStrategy, TaskRegistry, TransientJobError, enqueue
+from zakipost.worker import JobContext, RetryStrategy, TaskRegistry, TransientJobError
 
 log = get_logger(__name__)
 
 SWEEP_TASK = "connection.refresh_tokens"
-REFRESH_TASK = "connection.refresh"
-# Refresh when less than this is left (access tokens live 24 h), jittered so a batch of
-# connections made together does not refresh together.
-REFRESH_AHEAD = dt.timedelta(hours=2)
 SWEEP_EVERY = dt.timedelta(minutes=10)
 
 
-def refresh_ahead(connection_id: uuid.UUID) -> dt.timedelta:
-    # Stable per connection, between 2 and 3 hours.
-    jitter = random.Random(connection_id.int).random()
-    return REFRESH_AHEAD + dt.timedelta(hours=jitter)
-
-
 async def sweep(ctx: JobContext) -> int:
-    """Queue a refresh for every active connection close to expiry."""
+    """Queue a refresh job for every active connection whose plan is due and has none."""
     now = ctx.now()
     queued = 0
     async with ctx.fenced() as session:
         rows = (
             await session.execute(
-                select(Connection.id, Connection.access_expires_at).where(
+                select(Connection.id).where(
                     Connection.status == ConnectionStatus.active,
-                    Connection.access_expires_at.is_not(None),
-                    Connection.access_expires_at < now + REFRESH_AHEAD + dt.timedelta(hours=1),
+                    Connection.refresh_planned_at.is_not(None),
+                    Connection.refresh_planned_at <= now,
                 )
             )
         ).all()
-        for connection_id, expires_at in rows:
-            if expires_at is None or expires_at - now > refresh_ahead(connection_id):
+        for (connection_id,) in rows:
+            if await _has_due_refresh_job(session, connection_id, now):
                 continue
-            job = await enqueue(
-                session,
-                REFRESH_TASK,
-                {"connection_id": str(connection_id)},
-                queueing_lock=f"refresh:{connection_id}",
-                lock=f"refresh:{connection_id}",
-            )
-            queued += job is not None
+            await queue_refresh(session, connection_id, now, now=now)
+            queued += 1
+    if queued:
+        log.warning("token_refresh_jobs_requeued", count=queued)
     return queued
 
 
-async def refresh(ctx: JobContext, tokens: TokenVault, connection_id: uuid.UUID) -> str:
-    async with ctx.fenced() as session:
-        expires_at = await session.scalar(
-            select(Connection.access_expires_at).where(Connection.id == connection_id)
+async def _has_due_refresh_job(
+    session: AsyncSession, connection_id: uuid.UUID, now: dt.datetime
+) -> bool:
+    job = await session.scalar(
+        select(Job.id)
+        .where(
+            Job.queueing_lock == refresh_job_lock(connection_id),
+            or_(
+                Job.status == JobStatus.doing,
+                and_(Job.status == JobStatus.todo, Job.run_at <= now),
+            ),
         )
-    if expires_at is not None and expires_at - ctx.now() > refresh_ahead(connection_id):
-        return "already_fresh"  # refreshed by someone else since the sweep
+        .limit(1)
+    )
+    return job is not None
+
+
+async def refresh(ctx: JobContext, tokens: TokenVault, connection_id: uuid.UUID) -> str:
+    """Refresh if the connection's planned refresh is due (and nobody refreshed since).
+
+    The vault decides by its own clock, the one that planned the refresh: a worker whose
+    clock runs ahead must not refresh again and again. A job run before the plan does
+    nothing; the new grant's job, or the sweep, covers the plan.
+    """
+    async with ctx.fenced() as session:
+        status = await session.scalar(
+            select(Connection.status).where(Connection.id == connection_id)
+        )
+    if status is not ConnectionStatus.active:
+        return "inactive"
     try:
-        await tokens.refresh(connection_id, force=True)
+        refreshed = await tokens.refresh_if_planned(connection_id)
     except ReconnectRequired:
         return "reconnect_required"
     except TikTokError as exc:
         if exc.retryable:
             raise TransientJobError(f"TikTok: {exc.code}") from exc
         raise
-    return "refreshed"
+    return "refreshed" if refreshed else "not_due"
 
 
 def register(registry: TaskRegistry, tokens: TokenVault) -> None:

@@ -1,11 +1,18 @@
 """The token vault: decrypts access tokens and refreshes them, one refresh at a time.
 
-TikTok rotates refresh tokens and invalidates the previous one, so two refreshes of one
-connection at once leave one caller with a dead token, and the connection with it. Refreshes
-are therefore serialized twice: an asyncio lock per connection inside a process, and a short
-lease in the ``connections`` row across processes. Tokens are written only by the lease
-holder, and every write bumps ``token_generation`` so a caller that saw an older token knows
-someone else already refreshed.
+TikTok rotates refresh tokens and the previous one stops working once a new one is issued,
+so two refreshes of one connection at once leave one caller with a dead token, and the
+connection with it. Refreshes are therefore serialized twice: an asyncio lock per connection
+inside a process, and a short lease in the ``connections`` row across processes. Tokens are
+written only by the lease holder, and every write bumps ``token_generation`` so a caller that
+saw an older token knows someone else already refreshed.
+
+A refresh is recorded (``refresh_sent_at``, ``refresh_sent_generation``) before it is sent.
+When its answer is lost (a timeout or a dropped connection after the request left, or a crash)
+TikTok may have rotated the token or not; the connection is marked
+(``refresh_outcome_unknown_at``) and the next attempt sends the stored token once more to
+learn which: accepted, the connection recovers; refused, it needs the user to connect again.
+The same token is never sent a third time. A 5xx is an answer (TikTok did not handle it).
 """
 
 from __future__ import annotations
@@ -18,21 +25,42 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zakipost.connection.errors import ConnectionNotFound, ConnectionRevoked, ReconnectRequired
+from zakipost.connection.refresh_plan import (
+    horizon_passed,
+    horizon_reason,
+    lazy_margin,
+    plan_refresh,
+    queue_refresh,
+)
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import Vault
 from zakipost.logging import get_logger
 from zakipost.models import Connection, ConnectionStatus
-from zakipost.tiktok import AccessTokenInvalid, InvalidGrant, TikTokClient, TokenGrant
+from zakipost.tiktok import (
+    AccessTokenInvalid,
+    InvalidGrant,
+    TikTokClient,
+    TikTokError,
+    TikTokTransportError,
+    TokenGrant,
+)
 
 log = get_logger(__name__)
 T = TypeVar("T")
 
-REFRESH_MARGIN = dt.timedelta(minutes=10)
 REFRESH_LEASE = dt.timedelta(seconds=45)
+
+
+def refresh_lease_for(request_timeout_seconds: float) -> dt.timedelta:
+    """A refresh lease outlasting the refresh request itself: a lease that ran out while
+    the request was in flight would let a second process send the same refresh token."""
+    return max(REFRESH_LEASE, dt.timedelta(seconds=request_timeout_seconds + 15))
+
+
 _WAIT_STEP_SECONDS = 0.05
 
 
@@ -45,7 +73,8 @@ def refresh_context(connection_id: uuid.UUID) -> str:
 
 
 def store_grant(vault: Vault, connection: Connection, grant: TokenGrant, now: dt.datetime) -> None:
-    """Encrypt and keep a token grant; always the newly returned refresh token."""
+    """Encrypt and keep a token grant (always the newly returned refresh token), what it said
+    about its lifetimes, and the next planned refresh."""
     connection.access_token_encrypted = vault.seal(
         grant.access_token, context=access_context(connection.id)
     )
@@ -53,11 +82,44 @@ def store_grant(vault: Vault, connection: Connection, grant: TokenGrant, now: dt
         grant.refresh_token, context=refresh_context(connection.id)
     )
     connection.access_expires_at = grant.access_token_expires_at(now)
+    connection.access_expires_in = grant.expires_in
     connection.refresh_expires_at = grant.refresh_token_expires_at(now)
     connection.last_refreshed_at = now
     connection.token_generation = (connection.token_generation or 0) + 1
+    connection.refresh_planned_at = plan_refresh(
+        connection.id,
+        connection.token_generation,
+        now,
+        dt.timedelta(seconds=grant.expires_in),
+    )
+    connection.refresh_sent_generation = None
+    connection.refresh_outcome_unknown_at = None
     if grant.scopes:
         connection.scopes = list(grant.scopes)
+
+
+async def keep_grant(
+    session: AsyncSession, vault: Vault, connection: Connection, grant: TokenGrant, now: dt.datetime
+) -> None:
+    """``store_grant`` and queue the connection's refresh job for the planned time."""
+    store_grant(vault, connection, grant, now)
+    assert connection.refresh_planned_at is not None
+    await queue_refresh(session, connection.id, connection.refresh_planned_at, now=now)
+
+
+def lost_answer_reason(sent_at: dt.datetime) -> str:
+    return (
+        f"TikTok's answer to the token refresh at {sent_at:%Y-%m-%d %H:%M:%S} UTC was lost and "
+        "TikTok no longer accepts the previous token; connect the account again."
+    )
+
+
+def lost_twice_reason(first: dt.datetime, second: dt.datetime) -> str:
+    return (
+        f"TikTok's answers to the token refreshes at {first:%Y-%m-%d %H:%M:%S} and "
+        f"{second:%Y-%m-%d %H:%M:%S} UTC were both lost, so ZakiPost cannot tell which token "
+        "TikTok still accepts and does not send it again; connect the account again."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +127,33 @@ class _Snapshot:
     status: ConnectionStatus
     generation: int
     access_token_encrypted: str | None
-    refresh_token_encrypted: str | None
     access_expires_at: dt.datetime | None
+    access_expires_in: int | None
+    last_refreshed_at: dt.datetime | None
+    refresh_expires_at: dt.datetime | None
+    refresh_planned_at: dt.datetime | None
+
+    def fresh(self, now: dt.datetime) -> bool:
+        """Valid for longer than the lazy margin of its lifetime."""
+        if self.access_expires_at is None:
+            return False
+        lifetime = None
+        if self.access_expires_in is not None:
+            lifetime = dt.timedelta(seconds=self.access_expires_in)
+        elif self.last_refreshed_at is not None:
+            lifetime = self.access_expires_at - self.last_refreshed_at
+        return self.access_expires_at - now > lazy_margin(lifetime)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sending:
+    """A refresh this vault holds the lease for and has recorded as sent."""
+
+    generation: int
+    refresh_token_encrypted: str
+    sent_at: dt.datetime
+    # Set when this send is the one attempt that learns whether the stored token still works.
+    unknown_since: dt.datetime | None
 
 
 class TokenVault:
@@ -80,8 +167,10 @@ class TokenVault:
         *,
         clock: Callable[[], dt.datetime] = utcnow,
         owner: str | None = None,
+        refresh_lease: dt.timedelta = REFRESH_LEASE,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._refresh_lease = refresh_lease
         self._vault = vault
         self._tiktok = tiktok
         self._clock = clock
@@ -94,12 +183,21 @@ class TokenVault:
         return f"TokenVault(owner={self._owner!r})"
 
     async def access_token(self, connection_id: uuid.UUID) -> str:
-        """A token valid for at least a few more minutes."""
+        """A token valid for at least a quarter of its lifetime (at most 10 minutes) more."""
         snapshot = await self._snapshot(connection_id)
-        expires = snapshot.access_expires_at
-        if expires is not None and expires - self._clock() > REFRESH_MARGIN:
+        if snapshot.fresh(self._clock()):
             return self._open_access(connection_id, snapshot)
         return await self.refresh(connection_id, seen_generation=snapshot.generation)
+
+    async def refresh_if_planned(self, connection_id: uuid.UUID) -> bool:
+        """The proactive refresh: refresh once the planned time has come (by this vault's
+        clock, the one that planned it), unless someone refreshed since; True if it did."""
+        snapshot = await self._snapshot(connection_id)
+        planned = snapshot.refresh_planned_at
+        if planned is None or planned > self._clock():
+            return False
+        await self.refresh(connection_id, seen_generation=snapshot.generation)
+        return True
 
     async def call(self, connection_id: uuid.UUID, fn: Callable[[str], Awaitable[T]]) -> T:
         """Run ``fn(access_token)``; on ``access_token_invalid`` refresh once and retry."""
@@ -130,49 +228,129 @@ class TokenVault:
                 snapshot = await self._snapshot(connection_id)
                 if seen_generation is not None and snapshot.generation != seen_generation:
                     return self._open_access(connection_id, snapshot)
-                expires = snapshot.access_expires_at
-                fresh = expires is not None and expires - self._clock() > REFRESH_MARGIN
+                fresh = snapshot.fresh(self._clock())
                 if fresh and not force and seen_generation is None:
                     return self._open_access(connection_id, snapshot)
-                if await self._take_lease(connection_id, snapshot.generation):
+                sending = await self._begin_sending(connection_id, snapshot.generation)
+                if sending is not None:
                     break
                 await asyncio.sleep(_WAIT_STEP_SECONDS)
-            return await self._refresh_holding_lease(connection_id, snapshot)
+            return await self._send_refresh(connection_id, sending)
 
-    async def _refresh_holding_lease(self, connection_id: uuid.UUID, snapshot: _Snapshot) -> str:
-        if snapshot.refresh_token_encrypted is None:
-            await self._mark_reconnect(connection_id, "No refresh token is stored.")
-            raise ReconnectRequired()
+    async def _begin_sending(self, connection_id: uuid.UUID, generation: int) -> _Sending | None:
+        """Take the refresh lease and record the send, in one transaction on the locked row.
+
+        None while someone else holds the lease (or already refreshed). Raises
+        ``ReconnectRequired`` when no refresh may be sent at all.
+        """
+        refusal: str | None = None
+        async with self._sessionmaker() as session, session.begin():
+            row = await session.get(
+                Connection, connection_id, with_for_update=True, populate_existing=True
+            )
+            if row is None:
+                raise ConnectionNotFound()
+            now = self._clock()
+            lease_held = row.refresh_lock_expires_at is not None and (
+                row.refresh_lock_expires_at >= now
+            )
+            if (
+                row.token_generation != generation
+                or row.status is not ConnectionStatus.active
+                or lease_held
+            ):
+                return None
+            # An earlier send for this very token that was never answered (a crash after
+            # sending leaves only refresh_sent_generation behind).
+            unanswered = row.refresh_sent_generation == generation
+            unknown_since = row.refresh_outcome_unknown_at
+            if row.refresh_token_encrypted is None:
+                refusal = "No refresh token is stored."
+            elif horizon_passed(row.refresh_expires_at, now):
+                assert row.refresh_expires_at is not None
+                refusal = horizon_reason(row.refresh_expires_at)
+            elif unanswered and unknown_since is not None:
+                # The one learning attempt went unanswered too.
+                refusal = lost_twice_reason(unknown_since, row.refresh_sent_at or now)
+            if refusal is not None:
+                _require_reconnect(row, refusal)
+            else:
+                if unanswered:
+                    unknown_since = row.refresh_sent_at or now
+                row.refresh_lock_owner = self._owner
+                row.refresh_lock_expires_at = now + self._refresh_lease
+                row.refresh_sent_at = now
+                row.refresh_sent_generation = generation
+                row.refresh_outcome_unknown_at = unknown_since
+                assert row.refresh_token_encrypted is not None
+                sending = _Sending(generation, row.refresh_token_encrypted, now, unknown_since)
+        if refusal is not None:
+            log.warning("token_refresh_not_sent", connection_id=str(connection_id), reason=refusal)
+            raise ReconnectRequired(refusal)
+        return sending
+
+    async def _send_refresh(self, connection_id: uuid.UUID, sending: _Sending) -> str:
         refresh_token = self._vault.open(
-            snapshot.refresh_token_encrypted, context=refresh_context(connection_id)
+            sending.refresh_token_encrypted, context=refresh_context(connection_id)
         )
         try:
             grant = await self._tiktok.refresh(refresh_token)
         except InvalidGrant as exc:
-            newer = await self._newer_token(connection_id, snapshot.generation)
+            newer = await self._newer_token(connection_id, sending.generation)
             if newer is not None:
                 return newer
-            await self._mark_reconnect(connection_id, f"TikTok refused the refresh: {exc.message}")
+            if sending.unknown_since is not None:
+                reason = lost_answer_reason(sending.unknown_since)
+            else:
+                reason = f"TikTok refused the refresh: {exc.message}"
+            await self._mark_reconnect(connection_id, reason)
             log.warning("token_refresh_refused", connection_id=str(connection_id), error=exc.code)
-            raise ReconnectRequired() from None
+            raise ReconnectRequired(reason) from None
+        except TikTokTransportError as exc:
+            if not exc.reached_tiktok:
+                await self._answered(connection_id)
+                raise
+            if sending.unknown_since is not None:
+                reason = lost_twice_reason(sending.unknown_since, sending.sent_at)
+                await self._mark_reconnect(connection_id, reason)
+                log.warning("token_refresh_lost_twice", connection_id=str(connection_id))
+                raise ReconnectRequired(reason) from None
+            await self._answer_lost(connection_id, sending)
+            log.warning("token_refresh_answer_lost", connection_id=str(connection_id))
+            raise
+        except TikTokError:
+            # TikTok answered (a 5xx, a rate limit): it did not handle the refresh.
+            await self._answered(connection_id)
+            raise
         except BaseException:
+            # Cancelled or crashed mid-call: the send stays recorded as unanswered.
             await self._release_lease(connection_id)
             raise
+        return await self._keep(connection_id, sending, grant)
+
+    async def _keep(self, connection_id: uuid.UUID, sending: _Sending, grant: TokenGrant) -> str:
+        # Persist the answer before anything else: the previous refresh token is dead now.
         now = self._clock()
         async with self._sessionmaker() as session, session.begin():
-            connection = await session.get(Connection, connection_id, with_for_update=True)
+            connection = await session.get(
+                Connection, connection_id, with_for_update=True, populate_existing=True
+            )
             if connection is None:
                 raise ConnectionNotFound()
-            if connection.token_generation != snapshot.generation:
+            if connection.token_generation != sending.generation:
                 # Our lease ran out mid-call and another refresh already landed; keep theirs.
                 log.warning("token_refresh_superseded", connection_id=str(connection_id))
             else:
-                store_grant(self._vault, connection, grant, now)
+                await keep_grant(session, self._vault, connection, grant, now)
             if connection.refresh_lock_owner == self._owner:
                 connection.refresh_lock_owner = None
                 connection.refresh_lock_expires_at = None
             token_encrypted = connection.access_token_encrypted
-        log.info("token_refreshed", connection_id=str(connection_id))
+        log.info(
+            "token_refreshed",
+            connection_id=str(connection_id),
+            recovered=sending.unknown_since is not None,
+        )
         assert token_encrypted is not None
         return self._vault.open(token_encrypted, context=access_context(connection_id))
 
@@ -191,18 +369,28 @@ class TokenVault:
                         Connection.status,
                         Connection.token_generation,
                         Connection.access_token_encrypted,
-                        Connection.refresh_token_encrypted,
                         Connection.access_expires_at,
+                        Connection.access_expires_in,
+                        Connection.last_refreshed_at,
+                        Connection.refresh_expires_at,
+                        Connection.refresh_planned_at,
+                        Connection.status_reason,
                     ).where(Connection.id == connection_id)
                 )
             ).first()
         if row is None:
             raise ConnectionNotFound()
-        snapshot = _Snapshot(*row)
+        snapshot = _Snapshot(*row[:-1])
         if snapshot.status is ConnectionStatus.revoked:
             raise ConnectionRevoked()
         if snapshot.status is ConnectionStatus.reconnect_required:
-            raise ReconnectRequired()
+            raise ReconnectRequired(row.status_reason)
+        if horizon_passed(snapshot.refresh_expires_at, self._clock()):
+            # The refresh token is dead, so this connection cannot last: stop using it now.
+            assert snapshot.refresh_expires_at is not None
+            reason = horizon_reason(snapshot.refresh_expires_at)
+            await self._mark_reconnect(connection_id, reason)
+            raise ReconnectRequired(reason)
         return snapshot
 
     def _open_access(self, connection_id: uuid.UUID, snapshot: _Snapshot) -> str:
@@ -212,44 +400,37 @@ class TokenVault:
             snapshot.access_token_encrypted, context=access_context(connection_id)
         )
 
-    async def _take_lease(self, connection_id: uuid.UUID, generation: int) -> bool:
-        now = self._clock()
-        async with self._sessionmaker() as session, session.begin():
-            result = await session.execute(
-                update(Connection)
-                .where(
-                    Connection.id == connection_id,
-                    Connection.token_generation == generation,
-                    Connection.status == ConnectionStatus.active,
-                    or_(
-                        Connection.refresh_lock_expires_at.is_(None),
-                        Connection.refresh_lock_expires_at < now,
-                    ),
-                )
-                .values(refresh_lock_owner=self._owner, refresh_lock_expires_at=now + REFRESH_LEASE)
-                .execution_options(synchronize_session=False)
-            )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    async def _release_lease(self, connection_id: uuid.UUID) -> None:
+    async def _release_lease(self, connection_id: uuid.UUID, **values: object) -> None:
         async with self._sessionmaker() as session, session.begin():
             await session.execute(
                 update(Connection)
                 .where(Connection.id == connection_id, Connection.refresh_lock_owner == self._owner)
-                .values(refresh_lock_owner=None, refresh_lock_expires_at=None)
+                .values(refresh_lock_owner=None, refresh_lock_expires_at=None, **values)
                 .execution_options(synchronize_session=False)
             )
 
+    async def _answered(self, connection_id: uuid.UUID) -> None:
+        """TikTok answered without handling the refresh: the token is as it was."""
+        await self._release_lease(connection_id, refresh_sent_generation=None)
+
+    async def _answer_lost(self, connection_id: uuid.UUID, sending: _Sending) -> None:
+        await self._release_lease(
+            connection_id, refresh_sent_generation=None, refresh_outcome_unknown_at=sending.sent_at
+        )
+
     async def _mark_reconnect(self, connection_id: uuid.UUID, reason: str) -> None:
         async with self._sessionmaker() as session, session.begin():
-            await session.execute(
-                update(Connection)
-                .where(Connection.id == connection_id)
-                .values(
-                    status=ConnectionStatus.reconnect_required,
-                    status_reason=reason,
-                    refresh_lock_owner=None,
-                    refresh_lock_expires_at=None,
-                )
-                .execution_options(synchronize_session=False)
+            row = await session.get(
+                Connection, connection_id, with_for_update=True, populate_existing=True
             )
+            if row is not None and row.status is ConnectionStatus.active:
+                _require_reconnect(row, reason)
+
+
+def _require_reconnect(row: Connection, reason: str) -> None:
+    row.status = ConnectionStatus.reconnect_required
+    row.status_reason = reason
+    row.refresh_lock_owner = None
+    row.refresh_lock_expires_at = None
+    row.refresh_sent_generation = None
+    row.refresh_planned_at = None

@@ -32,15 +32,21 @@ def _downgrade(connection: Connection, revision: str) -> None:
     command.downgrade(config, revision)
 
 
+# The migration environment opens its own transaction (on SQLite it must set a pragma
+# before one begins), so these hand it a connection that has none yet.
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the database to ``revision`` (the newest by default)."""
-    async with engine.begin() as conn:
+    async with engine.connect() as conn:
         await conn.run_sync(_upgrade, revision)
+        await conn.commit()
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
-    async with engine.begin() as conn:
+    async with engine.connect() as conn:
         await conn.run_sync(_downgrade, revision)
+        await conn.commit()
 
 
 def heads() -> list[str]:

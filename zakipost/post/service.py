@@ -14,6 +14,7 @@ from zakipost.billing import points
 from zakipost.config import Settings
 from zakipost.connection import service as connection_service
 from zakipost.connection.errors import ConnectionRevoked, ReconnectRequired
+from zakipost.connection.refresh_plan import horizon_passed, horizon_reason
 from zakipost.errors import ValidationFailed
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import random_string
@@ -68,6 +69,9 @@ def usable_connection(connection: Connection, needed_scope: str) -> Connection:
         )
     if connection.status is ConnectionStatus.revoked:
         raise ConnectionRevoked()
+    if horizon_passed(connection.refresh_expires_at, utcnow()):
+        assert connection.refresh_expires_at is not None
+        raise ReconnectRequired(horizon_reason(connection.refresh_expires_at))
     if needed_scope not in (connection.scopes or []):
         raise MissingScope(
             f"This TikTok account did not grant {needed_scope}; connect it again and allow it."

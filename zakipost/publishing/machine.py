@@ -211,7 +211,10 @@ async def settle(run: PostRun, outcome: Outcome) -> Defer | None:
             await _defer(run, outcome)
             return Defer(outcome.until, outcome.reason)
         case Undetermined():
-            await _undetermined(run, outcome.message)
+            if not await _undetermined(run, outcome.message):
+                # No publish_id: there is nothing to ask TikTok, so checking again would only
+                # repeat this verdict (and its timeline line) every ten minutes, forever.
+                return None
             return Defer(run.now() + LATE_POLL_INTERVAL, "checking TikTok later")
         case Retry():
             return await _retry(run, outcome)
@@ -269,8 +272,10 @@ async def _defer(run: PostRun, deferral: Deferral) -> None:
     await run.write(change)
 
 
-async def _undetermined(run: PostRun, message: str) -> None:
-    def change(session: AsyncSession, row: Post) -> None:
+async def _undetermined(run: PostRun, message: str) -> bool:
+    """Mark the post unknown; True when TikTok can still be asked about it."""
+
+    def change(session: AsyncSession, row: Post) -> bool:
         row.error_code = "outcome_unknown"
         row.error_message = message
         row.error_retryable = False
@@ -282,8 +287,9 @@ async def _undetermined(run: PostRun, message: str) -> None:
             step=PostStep.awaiting_tiktok if row.tiktok_publish_id else row.step,
             now=run.now(),
         )
+        return row.tiktok_publish_id is not None
 
-    await run.write(change)
+    return bool(await run.write(change))
 
 
 async def _retry(run: PostRun, retry: Retry) -> Defer | None:

@@ -10,11 +10,16 @@ from .app import create_sandbox_app
 from .clock import Clock, ManualClock, SystemClock
 from .config import SandboxConfig
 from .describe import describe
+from .errors import OAuthError
 from .state import Sandbox
+from .tokenlog import ExpiredTokenUse, RefreshAttempt
 
 __all__ = [
     "Clock",
+    "ExpiredTokenUse",
     "ManualClock",
+    "OAuthError",
+    "RefreshAttempt",
     "Sandbox",
     "SandboxConfig",
     "SystemClock",

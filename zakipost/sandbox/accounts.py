@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ApiError, OAuthError
 from .models import AccessToken, AuthCode, Creator, Grant, RefreshToken
+from .tokenlog import ExpiredTokenUse, RefreshAttempt, TokenLog, token_digest
 
 if TYPE_CHECKING:
     from .state import Sandbox
@@ -20,7 +21,10 @@ _VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
 
 class ConsentPageError(Exception):
-    """An authorize request that cannot be redirected back (bad client_key or redirect_uri)."""
+    """An authorize request answered by an error on the consent screen, nothing sent back.
+
+    Always for a bad client_key or redirect_uri; for unapproved scopes when configured so.
+    """
 
 
 class AuthorizeRedirectError(Exception):
@@ -60,6 +64,7 @@ class Accounts:
         self.access_tokens: dict[str, AccessToken] = {}
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.codes: dict[str, AuthCode] = {}
+        self.log = TokenLog()
 
     # -- creators -------------------------------------------------------------------------
 
@@ -92,13 +97,16 @@ class Accounts:
 
         if params.get("response_type") != "code":
             raise fail("unsupported_response_type", "The response_type must be code.")
-        raw_scope = params.get("scope", "")
         scopes: list[str] = []
-        for scope in raw_scope.split(","):
-            if scope not in config.app_scopes:
-                raise fail("invalid_scope", f"The scope {scope!r} is invalid or not approved.")
+        for scope in params.get("scope", "").split(","):
             if scope not in scopes:
                 scopes.append(scope)
+        # One unapproved scope fails the whole consent (§2.0): nothing is granted.
+        problem = self.scope_problem(scopes)
+        if problem is not None:
+            if config.unapproved_scope_error == "consent_screen":
+                raise ConsentPageError("scope")
+            raise fail("invalid_scope", problem)
         if not state:
             raise fail("invalid_request", "The state parameter is required.")
         challenge = params.get("code_challenge")
@@ -108,6 +116,26 @@ class Accounts:
         if pkce and (method != "S256" or challenge is None or not _HEX64.fullmatch(challenge)):
             raise fail("invalid_request", "Code verifier or code challenge is invalid.")
         return AuthorizeRequest(client_key, redirect_uri, scopes, state, challenge)
+
+    def scope_problem(self, scopes: list[str]) -> str | None:
+        """Why the app may not ask for `scopes` (the `invalid_scope` description), or None."""
+        if not [s for s in scopes if s]:
+            return "The scope parameter is required."
+        approved = self.sb.config.approved_scopes
+        unapproved = [s for s in scopes if s not in approved]
+        if unapproved:
+            return (
+                "The app is not approved for the requested scopes: "
+                + ",".join(repr(s) for s in unapproved)
+                + "."
+            )
+        return None
+
+    def check_scopes(self, scopes: list[str]) -> None:
+        """Raise `invalid_scope` unless the app is approved for every one of `scopes`."""
+        problem = self.scope_problem(scopes)
+        if problem is not None:
+            raise OAuthError("invalid_scope", problem)
 
     def issue_code(self, req: AuthorizeRequest, creator: Creator, scopes: list[str]) -> str:
         now = self.sb.clock.now()
@@ -136,15 +164,16 @@ class Accounts:
         if form["client_secret"] != config.client_secret:
             raise OAuthError("invalid_client", "Client secret is invalid.")
 
-    def token(self, form: Mapping[str, str]) -> dict[str, Any]:
+    def token(self, form: Mapping[str, str], *, answer_lost: bool = False) -> dict[str, Any]:
+        """The token endpoint; `answer_lost` marks a refresh whose answer will be cut off."""
+        if form.get("grant_type") == "refresh_token":
+            return self._recorded_refresh(form, answer_lost)
         self._check_client(form)
         grant_type = form.get("grant_type")
         if not grant_type:
             raise OAuthError("invalid_request", "Grant type is missed in request.")
         if grant_type == "authorization_code":
             return self._exchange_code(form)
-        if grant_type == "refresh_token":
-            return self._refresh(form)
         if grant_type == "client_credentials":
             raise OAuthError(
                 "unauthorized_client", "The client is not authorized to use this grant type."
@@ -216,6 +245,27 @@ class Accounts:
             "token_type": "Bearer",
         }
 
+    def _recorded_refresh(self, form: Mapping[str, str], answer_lost: bool) -> dict[str, Any]:
+        value = form.get("refresh_token")
+        known = self.refresh_tokens.get(value) if value else None
+        grant = self.grants.get(known.grant_id) if known else None
+        attempt = RefreshAttempt(
+            at=self.sb.clock.now(),
+            refresh_token_sha256=token_digest(value) if value else None,
+            outcome="",
+            open_id=grant.open_id if grant else None,
+            answer_lost=answer_lost,
+        )
+        self.log.refreshes.append(attempt)
+        try:
+            self._check_client(form)
+            body = self._refresh(form)
+        except OAuthError as err:
+            attempt.outcome = err.error
+            raise
+        attempt.outcome = "rotated" if body["refresh_token"] != value else "refreshed"
+        return body
+
     def _refresh(self, form: Mapping[str, str]) -> dict[str, Any]:
         now = self.sb.clock.now()
         value = form.get("refresh_token")
@@ -273,7 +323,7 @@ class Accounts:
 
     # -- v2 API authentication ------------------------------------------------------------
 
-    def authenticate(self, authorization: str | None) -> Auth:
+    def authenticate(self, authorization: str | None, endpoint: str) -> Auth:
         invalid = ApiError("access_token_invalid")
         if not authorization:
             raise invalid
@@ -281,9 +331,16 @@ class Accounts:
         if scheme.lower() != "bearer" or not value.strip():
             raise invalid
         token = self.access_tokens.get(value.strip())
-        if token is None or token.revoked or self.sb.clock.now() >= token.expires_at:
+        if token is None:
             raise invalid
         grant = self.grants.get(token.grant_id)
+        now = self.sb.clock.now()
+        if now >= token.expires_at:
+            open_id = grant.open_id if grant else ""
+            self.log.expired_uses.append(ExpiredTokenUse(now, endpoint, open_id, token.expires_at))
+            raise invalid
+        if token.revoked:
+            raise invalid
         if grant is None or grant.revoked_at is not None:
             raise invalid
         creator = self.creators.get(grant.open_id)

@@ -1,7 +1,8 @@
 """Sandbox settings: one dataclass, every field overridable by `ZAKIPOST_SANDBOX_<FIELD>`.
 
-Where TikTok's behaviour is unsure, the default is the strictest reading and the field
-is the switch to the alternative (see README.md, "Readings").
+Where TikTok's behaviour is observed, the default is what TikTok does; where it is not,
+the default is the strictest reading. Either way a field switches to the alternative
+(see README.md, "Readings").
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ ErrorHttpStatus = Literal["documented", "always_200"]
 PendingShareMode = Literal["rolling", "outstanding"]
 RateLimitScope = Literal["token", "app"]
 EventSpelling = Literal["publicaly", "publicly"]
+UnapprovedScopeError = Literal["redirect", "consent_screen"]
 
 ALL_SCOPES: tuple[str, ...] = (
     "user.info.basic",
@@ -31,6 +33,10 @@ ALL_SCOPES: tuple[str, ...] = (
     "video.publish",
     "video.upload",
 )
+# What a new app is approved for today (Login Kit + Content Posting, api-facts.md §2.0).
+POSTING_SCOPES: tuple[str, ...] = ("user.info.basic", "video.publish", "video.upload")
+# The Display API product, no longer offered to new apps.
+DISPLAY_SCOPES: tuple[str, ...] = ("user.info.profile", "user.info.stats", "video.list")
 
 DEFAULT_RATE_LIMITS: dict[str, int] = {
     "creator_info": 20,
@@ -60,7 +66,12 @@ class SandboxConfig:
             "http://localhost:8000/connect/tiktok/callback",
         ]
     )
-    app_scopes: list[str] = field(default_factory=lambda: list(ALL_SCOPES))
+    # Approved products: `app_scopes`, plus DISPLAY_SCOPES when the Display API is approved.
+    app_scopes: list[str] = field(default_factory=lambda: list(POSTING_SCOPES))
+    display_api_approved: bool = False
+    # Observed: asking for an unapproved scope fails the whole consent, usually as a redirect
+    # with `error=invalid_scope`, sometimes as an error on the consent screen.
+    unapproved_scope_error: UnapprovedScopeError = "redirect"
     audited: bool = True
     # None: unlimited for audited apps, 5 distinct creators per 24 h when unaudited.
     active_user_cap: int | None = None
@@ -75,17 +86,22 @@ class SandboxConfig:
 
     # OAuth.
     code_ttl_seconds: int = 600
-    access_token_ttl_seconds: int = 86_400
-    refresh_token_ttl_seconds: int = 31_536_000
+    # §2.0: 2-hour access tokens, 180-day refresh tokens counted from the consent.
+    access_token_ttl_seconds: int = 7_200
+    refresh_token_ttl_seconds: int = 15_552_000
     refresh_token_rotation: bool = True
-    revoke_access_token_on_refresh: bool = False
+    # Unobserved either way: the strict reading, a refresh kills the previous access token.
+    revoke_access_token_on_refresh: bool = True
     oauth_error_status: int = 200
+    # §2.0: revoke answers `{}` as JSON; True keeps the older empty body.
+    revoke_empty_body: bool = False
 
     # Envelope statuses: "documented" 4xx/5xx, or TikTok's sometimes-seen HTTP 200.
     error_http_status: ErrorHttpStatus = "documented"
 
     # Uploads and pulls.
-    mb_unit: MbUnit = "binary"
+    # "MB" is undefined: only chunk sizes valid under both readings (strict).
+    mb_unit: MbUnit = "safe"
     upload_url_ttl_seconds: int = 3600
     verified_url_prefixes: list[str] = field(default_factory=list)
     verified_domains: list[str] = field(default_factory=list)
@@ -101,14 +117,16 @@ class SandboxConfig:
     max_video_duration_seconds: int = 600
 
     # Request rules.
-    require_brand_content_toggle: bool = True
+    # Observed: TikTok accepts a post_info without it (True: the doc table's "required").
+    require_brand_content_toggle: bool = False
     photo_media_upload_requires_privacy: bool = True
     enforce_branded_content_privacy: bool = True
 
     # Quotas and rate limits.
     daily_post_cap: int = 15
     pending_share_cap: int = 5
-    pending_share_mode: PendingShareMode = "rolling"
+    # Observed: drafts count while not yet posted (and for 24 h at most), not every init.
+    pending_share_mode: PendingShareMode = "outstanding"
     rate_limits_enabled: bool = True
     rate_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
     init_rate_limit_shared: bool = False
@@ -150,6 +168,15 @@ class SandboxConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @property
+    def approved_scopes(self) -> list[str]:
+        """Every scope the app may request, in TikTok's order."""
+        approved = set(self.app_scopes)
+        if self.display_api_approved:
+            approved.update(DISPLAY_SCOPES)
+        ordered = [s for s in ALL_SCOPES if s in approved]
+        return ordered + sorted(approved - set(ordered))
 
 
 @functools.cache

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from .errors import OAuthError
 from .faults import ENDPOINTS
 from .progression import ProgressionError
 from .web import sandbox_of
@@ -36,6 +37,9 @@ def _guard(handler: Handler) -> Handler:
             return await handler(request)
         except ControlError as exc:
             return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        except OAuthError as exc:
+            body = {"error": exc.error, "error_description": exc.description}
+            return JSONResponse(body, status_code=400)
         except ProgressionError as exc:
             return JSONResponse({"error": str(exc)}, status_code=409)
         except KeyError as exc:
@@ -204,6 +208,14 @@ async def expire_token(request: Request) -> Response:
     return JSONResponse({"expired": True})
 
 
+async def refreshes(request: Request) -> Response:
+    return JSONResponse([r.to_dict() for r in sandbox_of(request).refresh_attempts])
+
+
+async def expired_token_uses(request: Request) -> Response:
+    return JSONResponse([u.to_dict() for u in sandbox_of(request).expired_token_uses])
+
+
 async def get_faults(request: Request) -> Response:
     return JSONResponse(sandbox_of(request).faults.to_dict())
 
@@ -240,6 +252,12 @@ async def fail_next(request: Request) -> Response:
     if not isinstance(reason, str):
         raise ControlError(400, "fail_reason is required")
     sb.fail_next(reason, body.get("creator") or body.get("open_id"))
+    return JSONResponse(sb.faults.to_dict())
+
+
+async def lose_next_refresh(request: Request) -> Response:
+    sb = sandbox_of(request)
+    sb.lose_next_refresh_answer((await _body(request)).get("count", 1))
     return JSONResponse(sb.faults.to_dict())
 
 
@@ -297,11 +315,14 @@ _ROUTES: list[tuple[str, Handler, list[str]]] = [
     ("/_sandbox/creators/{creator}/ban", ban, ["POST"]),
     ("/_sandbox/tokens", issue_token, ["POST"]),
     ("/_sandbox/tokens/expire", expire_token, ["POST"]),
+    ("/_sandbox/tokens/refreshes", refreshes, ["GET"]),
+    ("/_sandbox/tokens/expired-uses", expired_token_uses, ["GET"]),
     ("/_sandbox/faults", get_faults, ["GET"]),
     ("/_sandbox/faults", clear_faults, ["DELETE"]),
     ("/_sandbox/faults/endpoints/{endpoint}", set_endpoint_faults, ["PUT"]),
     ("/_sandbox/faults/error-next", error_next, ["POST"]),
     ("/_sandbox/faults/fail-next", fail_next, ["POST"]),
+    ("/_sandbox/faults/lose-next-refresh", lose_next_refresh, ["POST"]),
     ("/_sandbox/webhooks", webhooks, ["GET"]),
     ("/_sandbox/settle", settle, ["POST"]),
     ("/_sandbox/avatars/{name}.jpg", avatar, ["GET"]),

@@ -14,7 +14,7 @@ def describe(config: SandboxConfig, base_url: str) -> str:
     authorize = f"{base}v2/auth/authorize/?" + urlencode(
         {
             "client_key": config.client_key,
-            "scope": ",".join(config.app_scopes),
+            "scope": ",".join(config.approved_scopes),
             "redirect_uri": redirect,
             "state": "demo",
             "response_type": "code",

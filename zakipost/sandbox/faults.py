@@ -61,11 +61,14 @@ class Faults:
     endpoints: dict[str, EndpointFaults] = field(default_factory=dict)
     forced: dict[str, list[ForcedError]] = field(default_factory=dict)
     fail_reasons: list[tuple[str, str | None]] = field(default_factory=list)
+    # Refreshes still to be handled (token rotated) with their answer cut off.
+    lost_refresh_answers: int = 0
 
     def reset(self) -> None:
         self.endpoints.clear()
         self.forced.clear()
         self.fail_reasons.clear()
+        self.lost_refresh_answers = 0
 
     def set_endpoint(self, endpoint: str, **values: float) -> EndpointFaults:
         if endpoint != ALL and endpoint not in ENDPOINTS.values():
@@ -102,6 +105,18 @@ class Faults:
         """The next publish (of `open_id`, or anyone's) ends FAILED with `reason`."""
         self.fail_reasons.append((reason, open_id))
 
+    def lose_next_refresh_answer(self, count: int = 1) -> None:
+        """The next `count` refresh requests are handled, then the connection drops."""
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError("count must be a positive integer")
+        self.lost_refresh_answers += count
+
+    def take_lost_refresh_answer(self) -> bool:
+        if self.lost_refresh_answers <= 0:
+            return False
+        self.lost_refresh_answers -= 1
+        return True
+
     def take_fail_reason(self, open_id: str) -> str | None:
         for i, (reason, who) in enumerate(self.fail_reasons):
             if who is None or who == open_id:
@@ -114,6 +129,7 @@ class Faults:
             "endpoints": {k: dataclasses.asdict(v) for k, v in self.endpoints.items()},
             "forced": {k: [dataclasses.asdict(e) for e in v] for k, v in self.forced.items() if v},
             "fail_next": [{"fail_reason": r, "open_id": o} for r, o in self.fail_reasons],
+            "lose_next_refresh": self.lost_refresh_answers,
         }
 
 
@@ -123,6 +139,10 @@ def route_path(scope: Scope) -> str:
     if root and path.startswith(root):
         path = path[len(root) :] or "/"
     return path
+
+
+# Set in `scope["state"]` by the token endpoint when it handled a refresh whose answer is lost.
+LOSE_ANSWER = "zakipost.sandbox.lose_answer"
 
 
 class FaultMiddleware:
@@ -173,7 +193,24 @@ class FaultMiddleware:
 
             await self.app(scope, receive, swallow)
             await _drop(send)
+        if endpoint == "oauth.token" and faults.lost_refresh_answers > 0:
+            await self._maybe_lose_answer(scope, receive, send)
+            return
         await self.app(scope, receive, send)
+
+    async def _maybe_lose_answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Hold the answer until the handler says whether it was a refresh to lose."""
+        held: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            held.append(message)
+
+        state = scope.setdefault("state", {})
+        await self.app(scope, receive, hold)
+        if state.get(LOSE_ANSWER):
+            await _drop(send)
+        for message in held:
+            await send(message)
 
     async def _error(
         self, endpoint: str, forced: ForcedError, scope: Scope, receive: Receive, send: Send

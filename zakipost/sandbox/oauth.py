@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from .accounts import AuthorizeRedirectError, AuthorizeRequest, ConsentPageError
 from .errors import InvalidParams, OAuthError
+from .faults import LOSE_ANSWER
 from .web import read_body, sandbox_of
 
 templates = jinja2.Environment(
@@ -140,7 +141,11 @@ async def _form(request: Request) -> dict[str, str]:
 async def token(request: Request) -> Response:
     sb = sandbox_of(request)
     form = await _form(request)
-    return JSONResponse(sb.accounts.token(form))
+    lost = form.get("grant_type") == "refresh_token" and sb.faults.take_lost_refresh_answer()
+    if lost:
+        # Handled in full (the token rotates); FaultMiddleware then cuts the connection.
+        request.scope.setdefault("state", {})[LOSE_ANSWER] = True
+    return JSONResponse(sb.accounts.token(form, answer_lost=lost))
 
 
 async def revoke(request: Request) -> Response:
@@ -152,7 +157,9 @@ async def revoke(request: Request) -> Response:
         sb.webhooks.emit("authorization.removed", grant.open_id, {"reason": 5})
         if not sb.accounts.active_grants(grant.open_id):
             sb.progression.fail_in_flight(grant.open_id, "auth_removed")
-    return Response(b"", status_code=200)
+    if sb.config.revoke_empty_body:
+        return Response(b"", status_code=200)
+    return JSONResponse({})
 
 
 routes = [

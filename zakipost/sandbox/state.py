@@ -35,6 +35,7 @@ from .models import Creator, Publish
 from .progression import Progression
 from .publishing import Publishing
 from .ratelimit import RateLimiter
+from .tokenlog import ExpiredTokenUse, RefreshAttempt
 from .webhooks import Webhooks
 
 log = logging.getLogger("zakipost.sandbox")
@@ -178,9 +179,14 @@ class Sandbox:
         )
 
     def issue_token(self, creator: str, scopes: list[str] | None = None) -> dict[str, Any]:
-        """Consent without the browser: the token endpoint's response for `creator`."""
+        """Consent without the browser: the token endpoint's response for `creator`.
+
+        `scopes` defaults to every scope the app is approved for; asking for any other one
+        raises `OAuthError("invalid_scope")`, as the consent page would refuse it.
+        """
         chosen = self.creator(creator)
-        granted = list(scopes) if scopes is not None else list(self.config.app_scopes)
+        granted = list(scopes) if scopes is not None else self.config.approved_scopes
+        self.accounts.check_scopes(granted)
         return self.accounts.grant(chosen, granted)
 
     def revoke_creator(self, creator: str, reason: int = 1) -> int:
@@ -202,6 +208,20 @@ class Sandbox:
 
     def expire_token(self, access_token: str) -> bool:
         return self.accounts.expire_token(access_token)
+
+    def lose_next_refresh_answer(self, count: int = 1) -> None:
+        """The next `count` refreshes are handled (the token rotates) and their answer is lost."""
+        self.faults.lose_next_refresh_answer(count)
+
+    @property
+    def refresh_attempts(self) -> list[RefreshAttempt]:
+        """Every refresh request the token endpoint handled, oldest first."""
+        return list(self.accounts.log.refreshes)
+
+    @property
+    def expired_token_uses(self) -> list[ExpiredTokenUse]:
+        """Every bearer request refused because its access token had expired, oldest first."""
+        return list(self.accounts.log.expired_uses)
 
     # -- publishes -------------------------------------------------------------------------
 

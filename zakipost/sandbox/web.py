@@ -72,7 +72,7 @@ async def json_body(request: Request, *, allow_empty: bool = False) -> dict[str,
 def authenticate(request: Request, endpoint: str, scopes: tuple[str, ...] | None = None) -> Auth:
     """Bearer token -> caller; then the scope check (any of `scopes`), then the rate limit."""
     sb = sandbox_of(request)
-    auth = sb.accounts.authenticate(request.headers.get("authorization"))
+    auth = sb.accounts.authenticate(request.headers.get("authorization"), endpoint)
     if scopes is not None and not any(s in auth.grant.scopes for s in scopes):
         raise ApiError("scope_not_authorized")
     sb.rate_limiter.check(sb.config, endpoint, auth.token.token, sb.clock.now())

@@ -44,6 +44,13 @@ from zakipost.tiktok._webhook import verify_webhook_signature
 
 JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+# Failures before any byte of the request left: TikTok cannot have handled it.
+_NEVER_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+)
 
 
 def _check_fields(fields: Sequence[str]) -> str:
@@ -362,6 +369,7 @@ class TikTokClient:
             raise TikTokTransportError(
                 f"the request to TikTok failed: {type(exc).__name__}: {detail}",
                 code="transport_error",
+                reached_tiktok=not isinstance(exc, _NEVER_SENT),
             ) from None
 
     async def _api_call(

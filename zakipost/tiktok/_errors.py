@@ -6,7 +6,8 @@ something (the init endpoints) a retryable error does not prove the first reques
 effect; the caller decides whether re-sending is safe.
 
     TikTokError                        code, message, log_id, http_status, retryable
-    ├── TikTokTransportError         * no response at all (DNS, connect, read timeout)
+    ├── TikTokTransportError         * no response at all (DNS, connect, read timeout);
+    │                                    ``reached_tiktok``: whether it may have been handled
     ├── TikTokServerError            * internal_error, any 5xx without a known code
     ├── TikTokRateLimited            * rate_limit_exceeded
     ├── TikTokAuthError
@@ -86,6 +87,20 @@ class TikTokTransportError(TikTokError):
     """The request to TikTok failed before a response arrived."""
 
     retryable = True
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        code: str = "",
+        log_id: str | None = None,
+        http_status: int | None = None,
+        reached_tiktok: bool = True,
+    ) -> None:
+        super().__init__(message, code=code, log_id=log_id, http_status=http_status)
+        # False only when the request surely never left (no connection was made): otherwise
+        # TikTok may have handled it and only its answer was lost.
+        self.reached_tiktok = reached_tiktok
 
 
 class TikTokServerError(TikTokError):
