@@ -70,8 +70,21 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+NOT_UTF8 = "is not valid JSON: it is not UTF-8 text"
+
+
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI answers a JSON body it cannot decode with a bare 400; it is invalid JSON
+        # like any other, so it gets the same 422 as a syntax error.
+        fields = [{"field": "body", "message": NOT_UTF8}]
+        return JSONResponse(
+            error_body(
+                "validation_error", f"Invalid request: body: {NOT_UTF8}", {"fields": fields}
+            ),
+            status_code=422,
+        )
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     return JSONResponse(
         error_body(code, str(exc.detail)),

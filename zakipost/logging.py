@@ -40,8 +40,8 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         r"\1" + REDACTED,
     ),
-    # OAuth codes travel in callback query strings (access logs).
-    (re.compile(r"([?&]code=)[^&\s\"']+"), r"\1" + REDACTED),
+    # OAuth codes and states travel in callback query strings (access logs).
+    (re.compile(r"([?&](?:code|state)=)[^&\s\"']+"), r"\1" + REDACTED),
     (re.compile(r"(Bearer\s+)[^\s\"',;]+", re.IGNORECASE), r"\1" + REDACTED),
     (re.compile(r"\bzp_(sk|live|test)_[A-Za-z0-9]+"), r"zp_\1_" + REDACTED),
 )
@@ -147,6 +147,10 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    # SQL parameters hold CSRF tokens, password hashes and ciphertexts: the engine hides
+    # them (hide_parameters), and aiosqlite's DEBUG lines, which print every statement with
+    # its parameters, are never written.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 def get_logger(name: str | None = None) -> Any:

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,6 +20,7 @@ from zakipost.connection.endpoints import callback_router
 from zakipost.dashboard import routes as dashboard
 from zakipost.error_handlers import install_error_handlers
 from zakipost.health import router as health_router
+from zakipost.plain_text import refuse_unsafe_parameters
 from zakipost.runtime import build_worker
 from zakipost.storage.endpoints import router as media_router
 
@@ -63,6 +64,7 @@ def create_app(
         version=__version__,
         summary="Publish to TikTok from anything that can send an HTTP request.",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_unsafe_parameters)],
     )
     parts.web_app = app
     app.state.components = parts

@@ -8,6 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
+INT32_MAX = 2**31 - 1
+"""The largest value of an Integer column on PostgreSQL (SQLite would take more)."""
+INT64_MAX = 2**63 - 1
+"""The largest value of a BigInteger column, and of an SQL OFFSET."""
+
 
 class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)

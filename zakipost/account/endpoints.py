@@ -13,7 +13,7 @@ from zakipost.billing import points as points_service
 from zakipost.billing.plans import all_plans
 from zakipost.db.session import ReadSessionDep, SessionDep
 from zakipost.dependencies import SettingsDep, VaultDep
-from zakipost.schemas import AUTH_ERRORS, Envelope, error_responses, ok
+from zakipost.schemas import AUTH_ERRORS, INT32_MAX, Envelope, error_responses, ok
 
 router = APIRouter(tags=["account"], responses=error_responses(*AUTH_ERRORS))
 
@@ -59,7 +59,7 @@ async def get_points(
     session: ReadSessionDep,
     settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=INT32_MAX)] = 0,
 ) -> Envelope[PointsOut]:
     entries = await points_service.history(session, account.id, limit=limit, offset=offset)
     return ok(

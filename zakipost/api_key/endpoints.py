@@ -11,13 +11,14 @@ from pydantic import Field
 from zakipost.api_key import service as api_key_service
 from zakipost.auth.dependencies import ApiAccount
 from zakipost.db.session import ReadSessionDep, SessionDep
+from zakipost.plain_text import Text
 from zakipost.schemas import AUTH_ERRORS, Envelope, Schema, error_responses, ok
 
 router = APIRouter(tags=["api keys"], responses=error_responses(*AUTH_ERRORS))
 
 
 class ApiKeyCreate(Schema):
-    name: str = Field(min_length=1, max_length=100, examples=["production"])
+    name: Text = Field(min_length=1, max_length=100, examples=["production"])
 
 
 class ApiKeyOut(Schema):

@@ -9,13 +9,17 @@ from pydantic import Field
 from zakipost.connection.refresh_plan import reconnect_by, reconnect_warning
 from zakipost.kit.clock import utcnow
 from zakipost.models import Connection, ConnectionStatus
+from zakipost.plain_text import Text
 from zakipost.publishing.daily_cap import CapState
 from zakipost.schemas import Schema
 
+REDIRECT_URL_LIMIT = 2000
+
 
 class ConnectRequest(Schema):
-    redirect_url: str | None = Field(
+    redirect_url: Text | None = Field(
         None,
+        max_length=REDIRECT_URL_LIMIT,
         description="Where to send the user after TikTok's consent screen; the query then "
         "carries tiktok_account_id, or error and error_description.",
         examples=["https://app.example.com/tiktok/connected"],

@@ -125,11 +125,13 @@ async def _consume_state(
         ).first()
         if row is None:
             return None, None, "This connect link is not one we issued; start Connect TikTok again."
+        # A used or expired state ends on our own page, never at its stored redirect_url:
+        # whoever holds an old link must not be able to send users there with a message.
         if row.used_at is not None:
-            return row, None, "This connect link was already used; start Connect TikTok again."
+            return None, None, "This connect link was already used; start Connect TikTok again."
         if row.expires_at <= utcnow():
             return (
-                row,
+                None,
                 None,
                 "This connect link expired (after 10 minutes); start Connect TikTok again.",
             )

@@ -24,6 +24,7 @@ DISCLOSURE_INCOMPLETE = (
     "You need to indicate if your content promotes yourself, a third party, or both."
 )
 BRANDED_NOT_PRIVATE = "Branded content visibility cannot be set to private."
+COVER_NOT_AN_INDEX = "The cover must be one of the photos; choose it again."
 
 # Request fields -> the form field whose error line shows the message.
 _FIELD_OF = {
@@ -99,7 +100,9 @@ class ComposeForm:
             media_id=text("media_id"),
             photo_urls=text("photo_urls"),
             media_ids=[m.strip() for m in media_ids if m.strip()],
-            photo_cover_index=int(cover) if cover.isdigit() else 0,
+            # Not an index (a Unicode digit such as ², a sign, a huge number): -1, refused
+            # by the page rules.
+            photo_cover_index=(int(cover) if _small_ascii_number(cover) else -1) if cover else 0,
             # Titles keep their spaces as typed (only trailing blank lines go).
             title=str(data.get("title") or "").rstrip(),
             description=str(data.get("description") or "").rstrip(),
@@ -126,6 +129,26 @@ class ComposeForm:
         return self.post_mode == "draft"
 
 
+# Real time zones are between UTC-12:00 and UTC+14:00; a little room on both sides.
+TZ_OFFSET_LIMIT_MINUTES = 840
+
+
+def _small_ascii_number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 6
+
+
+def _tz_offset(tz_offset_minutes: str) -> int:
+    """JavaScript's ``getTimezoneOffset()`` as a UTC offset in minutes (0 when not sent)."""
+    if not tz_offset_minutes:
+        return 0
+    digits = tz_offset_minutes.removeprefix("-")
+    if _small_ascii_number(digits) and int(digits) <= TZ_OFFSET_LIMIT_MINUTES:
+        return -int(tz_offset_minutes)
+    raise FormInvalid(
+        {"schedule": "The browser sent a time zone offset that is not one; reload the page."}
+    )
+
+
 def scheduled_time(local: str, tz_offset_minutes: str) -> dt.datetime:
     """A ``datetime-local`` value in the browser's time zone (JavaScript's
     ``getTimezoneOffset()``: minutes to add to local time to get UTC; UTC without it)."""
@@ -133,10 +156,7 @@ def scheduled_time(local: str, tz_offset_minutes: str) -> dt.datetime:
         moment = dt.datetime.fromisoformat(local)
     except ValueError:
         raise FormInvalid({"schedule": "Give a date and time for the post."}) from None
-    try:
-        offset = -int(tz_offset_minutes) if tz_offset_minutes else 0
-    except ValueError:
-        offset = 0
+    offset = _tz_offset(tz_offset_minutes)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.timezone(dt.timedelta(minutes=offset)))
     return moment
@@ -159,6 +179,8 @@ def _page_rules(form: ComposeForm, creator: CreatorCapabilities | None) -> dict[
             if form.source == "upload"
             else "Give the links to the photos, one per line."
         )
+    if form.kind == "photo" and form.photo_cover_index < 0:
+        errors["media"] = COVER_NOT_AN_INDEX
     if form.draft:
         return errors
     options = creator.privacy_level_options if creator else []

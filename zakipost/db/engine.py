@@ -18,13 +18,18 @@ READ_ONLY_OPTION = "zakipost_read_only"
 
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """Create the async engine for ``url`` with the dialect's pragmas and pool options."""
+    """Create the async engine for ``url`` with the dialect's pragmas and pool options.
+
+    SQL parameters never reach a log line or an error message (``hide_parameters``): they
+    hold CSRF tokens, password hashes and ciphertexts, and DEBUG logging would print them.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _create_sqlite_engine(url, echo=echo, pool_size=pool_size)
     return create_async_engine(
         url,
         echo=echo,
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
@@ -36,6 +41,7 @@ def _create_sqlite_engine(url: str, *, echo: bool, pool_size: int) -> AsyncEngin
     engine = create_async_engine(
         url,
         echo=echo,
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},

@@ -216,6 +216,9 @@ def check_url_syntax(
     host = parsed.host
     if not host:
         raise MediaUrlInvalid("The media URL has no host name.")
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        # httpx parses any number as a port; the fetch would only fail later.
+        raise MediaUrlInvalid(f"The media URL's port {parsed.port} is not a port (1 to 65535).")
     if parsed.userinfo:
         raise MediaUrlInvalid(
             "The media URL contains a user name or password; "

@@ -18,7 +18,8 @@ from pydantic import (
 )
 
 from zakipost.models import Post, PostEvent
-from zakipost.schemas import Schema
+from zakipost.plain_text import Text
+from zakipost.schemas import INT32_MAX, Schema
 from zakipost.tiktok import utf16_length
 
 VIDEO_TITLE_LIMIT = 2200
@@ -52,7 +53,7 @@ class _PostRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    tiktok_account_id: Annotated[str, Field(min_length=1, max_length=64)] = Field(
+    tiktok_account_id: Annotated[Text, Field(min_length=1, max_length=64)] = Field(
         description="The connected account's internal_token."
     )
     privacy_level: PrivacyLevel | None = Field(
@@ -144,22 +145,22 @@ class VideoPublishRequest(_PostRequest):
         },
     )
 
-    video_url: Annotated[str, Field(min_length=1, max_length=4096)] | None = Field(
+    video_url: Annotated[Text, Field(min_length=1, max_length=4096)] | None = Field(
         None,
         description="A direct link to the video file; ZakiPost's server must be able to read it. "
         "Required unless media_id is given.",
     )
-    media_id: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+    media_id: Annotated[Text, Field(min_length=1, max_length=64)] | None = Field(
         None, description="A video uploaded with POST /v1/media, instead of video_url."
     )
-    title: str | None = Field(
+    title: Text | None = Field(
         None, description=f"Caption, hashtags welcome; at most {VIDEO_TITLE_LIMIT} UTF-16 units."
     )
     disable_duet: StrictBool | None = Field(None, description="Turn Duet off (as disable_comment).")
     disable_stitch: StrictBool | None = Field(
         None, description="Turn Stitch off (as disable_comment)."
     )
-    video_cover_timestamp_ms: Annotated[StrictInt, Field(ge=0)] | None = Field(
+    video_cover_timestamp_ms: Annotated[StrictInt, Field(ge=0, le=INT32_MAX)] | None = Field(
         None, description="The frame used as cover, in milliseconds from the start."
     )
 
@@ -226,17 +227,17 @@ class PhotoPublishRequest(_PostRequest):
         },
     )
 
-    photo_urls: list[Annotated[str, Field(min_length=1, max_length=4096)]] | None = Field(
+    photo_urls: list[Annotated[Text, Field(min_length=1, max_length=4096)]] | None = Field(
         None, description="1 to 35 direct links to JPEG, PNG or WebP images."
     )
-    media_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+    media_ids: list[Annotated[Text, Field(min_length=1, max_length=64)]] | None = Field(
         None, description="1 to 35 images uploaded with POST /v1/media, instead of photo_urls."
     )
     photo_cover_index: Annotated[StrictInt, Field(ge=0)] = Field(
         0, description="Which image (0-based) is the cover."
     )
-    title: str | None = Field(None, description=f"At most {PHOTO_TITLE_LIMIT} UTF-16 units.")
-    description: str | None = Field(
+    title: Text | None = Field(None, description=f"At most {PHOTO_TITLE_LIMIT} UTF-16 units.")
+    description: Text | None = Field(
         None, description=f"At most {PHOTO_DESCRIPTION_LIMIT} UTF-16 units."
     )
     auto_add_music: StrictBool = Field(

@@ -18,6 +18,7 @@ from zakipost.connection.refresh_plan import horizon_passed, horizon_reason
 from zakipost.errors import ValidationFailed
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import random_string
+from zakipost.media.errors import MediaError
 from zakipost.media.guard import check_url_syntax
 from zakipost.models import (
     Account,
@@ -89,12 +90,16 @@ async def enqueue_run(session: AsyncSession, post: Post, run_at: dt.datetime | N
     )
 
 
-def _check_url(settings: Settings, url: str) -> None:
-    check_url_syntax(
-        url,
-        allow_private_networks=settings.media.allow_private_networks,
-        allowed_networks=settings.media.allowed_networks,
-    )
+def _check_url(settings: Settings, url: str, field: str) -> None:
+    try:
+        check_url_syntax(
+            url,
+            allow_private_networks=settings.media.allow_private_networks,
+            allowed_networks=settings.media.allowed_networks,
+        )
+    except MediaError as exc:
+        exc.details.setdefault("field", field)
+        raise
 
 
 async def _accept(
@@ -156,7 +161,7 @@ async def accept_video(
         id=uuid.uuid4(), publish_id=new_publish_id(), kind=MediaKind.video, request=PostRequest()
     )
     if request.video_url is not None:
-        _check_url(settings, request.video_url)
+        _check_url(settings, request.video_url, "video_url")
         post.video_url = request.video_url
     else:
         assert request.media_id is not None
@@ -186,8 +191,8 @@ async def accept_photos(
         request=PostRequest(),
     )
     photos: list[PhotoSource] = []
-    for url in request.photo_urls or []:
-        _check_url(settings, url)
+    for index, url in enumerate(request.photo_urls or []):
+        _check_url(settings, url, f"photo_urls.{index}")
         photos.append(PhotoSource(url=url))
     for media_id in request.media_ids or []:
         media = await upload_service.claim_media(
@@ -292,7 +297,12 @@ class Cursor:
         try:
             raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
             created, post_id = raw.split("|")
-            return cls(dt.datetime.fromisoformat(created), uuid.UUID(post_id))
+            created_at = dt.datetime.fromisoformat(created)
+            # encode() writes the database's time in UTC; anything else was not ours, and a
+            # naive or far-offset time would fail in the database's comparison instead.
+            if created_at.utcoffset() != dt.timedelta(0):
+                raise ValueError("not a UTC time")
+            return cls(created_at, uuid.UUID(post_id))
         except (ValueError, UnicodeDecodeError):
             raise ValidationFailed("cursor is not one this API returned.") from None
 

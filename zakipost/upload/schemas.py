@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from zakipost.models import MediaKind, MediaObject, MediaStatus
-from zakipost.schemas import Schema
+from zakipost.plain_text import Text
+from zakipost.schemas import INT64_MAX, Schema
 
 MEDIA_ID_EXAMPLE = "med_Xw3pA9kLq2Rt7Vb1Nc5Dz8Ye"
 MEDIA_EXAMPLE: dict[str, Any] = {
@@ -128,7 +129,7 @@ class AnnouncedUpload(BaseModel):
         "this Content-Type.",
         examples=["video/mp4"],
     )
-    filename: Annotated[str, Field(max_length=255)] | None = Field(None, examples=["launch.mp4"])
+    filename: Annotated[Text, Field(max_length=255)] | None = Field(None, examples=["launch.mp4"])
 
 
 class PresignRequest(AnnouncedUpload):
@@ -141,7 +142,7 @@ class PresignRequest(AnnouncedUpload):
         },
     )
 
-    size: Annotated[StrictInt, Field(gt=0)] | None = Field(
+    size: Annotated[StrictInt, Field(gt=0, le=INT64_MAX)] | None = Field(
         None,
         description="The file's size in bytes, if known (checked against the cap).",
         examples=[48213760],
@@ -158,7 +159,7 @@ class ResumableCreate(AnnouncedUpload):
         },
     )
 
-    size: Annotated[StrictInt, Field(gt=0)] = Field(
+    size: Annotated[StrictInt, Field(gt=0, le=INT64_MAX)] = Field(
         description="The whole file's size in bytes.", examples=[314572800]
     )
 

@@ -43,7 +43,9 @@ from zakipost.upload.intake import Spool, SpooledFile, spool_raw, too_large
 Maker = async_sessionmaker[AsyncSession]
 # S3 signatures (SigV4) are valid for at most seven days.
 MAX_PRESIGN = dt.timedelta(days=7)
-_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+# ASCII digits, at most 19 (a byte offset fits a BigInteger): longer numbers are not
+# offsets, and int() of thousands of digits raises.
+_CONTENT_RANGE = re.compile(r"^bytes ([0-9]{1,19})-([0-9]{1,19})/([0-9]{1,19}|\*)$")
 
 
 @dataclass(frozen=True)
