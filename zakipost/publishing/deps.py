@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -14,7 +15,7 @@ from zakipost.config import Settings
 from zakipost.connection.tokens import TokenVault
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import Vault
-from zakipost.media import Resolver
+from zakipost.media import FetchedMedia, Resolver, fetch_to_file
 from zakipost.storage.base import MediaStore
 from zakipost.tiktok import TikTokClient
 
@@ -32,3 +33,23 @@ class PipelineDeps:
     # Transport for fetching media (tests route it in process); None: the real network.
     media_transport: httpx.AsyncBaseTransport | None = None
     media_resolver: Resolver | None = field(default=None)
+
+    async def fetch_media(
+        self, url: str, dest_dir: Path, *, expect: Literal["video", "image"] = "video"
+    ) -> FetchedMedia:
+        """Stream ``url`` into a new file in ``dest_dir`` through the address guard, under
+        the media settings."""
+        media = self.settings.media
+        return await fetch_to_file(
+            url,
+            dest_dir,
+            allow_private_networks=media.allow_private_networks,
+            max_bytes=media.max_bytes,
+            connect_timeout=media.connect_timeout_seconds,
+            read_timeout=media.read_timeout_seconds,
+            max_redirects=media.max_redirects,
+            transport=self.media_transport,
+            resolver=self.media_resolver,
+            allowed_networks=media.allowed_networks,
+            expect=expect,
+        )

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zakipost.media import fetch as media_fetch
 from zakipost.media.photo import prepare_photo
 from zakipost.models import PhotoSource, Post, PostMode, PreparedPhoto, Transfer
 from zakipost.publishing import budget, daily_cap, machine
@@ -25,21 +24,8 @@ from zakipost.tiktok import InitResult, PhotoPostInfo, TikTokPostingRefused
 
 
 async def _source_file(run: PostRun, photo: PhotoSource, scratch: Path) -> Path:
-    settings = run.deps.settings
     if photo.url is not None:
-        fetched = await media_fetch.fetch_to_file(
-            photo.url,
-            scratch,
-            allow_private_networks=settings.media.allow_private_networks,
-            max_bytes=settings.media.max_bytes,
-            connect_timeout=settings.media.connect_timeout_seconds,
-            read_timeout=settings.media.read_timeout_seconds,
-            max_redirects=settings.media.max_redirects,
-            transport=run.deps.media_transport,
-            resolver=run.deps.media_resolver,
-            allowed_networks=settings.media.allowed_networks,
-            expect="image",
-        )
+        fetched = await run.deps.fetch_media(photo.url, scratch, expect="image")
         return fetched.path
     assert photo.media_key is not None
     target = scratch / f"upload-{photo.media_key}"

@@ -7,7 +7,6 @@ import asyncio
 import uuid
 from pathlib import Path
 
-from zakipost.media import fetch as media_fetch
 from zakipost.media import probe as media_probe
 from zakipost.models import Post, Transfer
 from zakipost.publishing import machine
@@ -19,24 +18,12 @@ DEFAULT_MAX_DURATION_SEC = 600
 
 
 async def fetch(run: PostRun, post: Post) -> None:
-    settings = run.deps.settings
     run.deps.media_dir.mkdir(parents=True, exist_ok=True)
     if post.request.media_key:
         await use_upload(run, post.request.media_key)
         return
     assert post.video_url is not None
-    fetched = await media_fetch.fetch_to_file(
-        post.video_url,
-        run.deps.media_dir,
-        allow_private_networks=settings.media.allow_private_networks,
-        max_bytes=settings.media.max_bytes,
-        connect_timeout=settings.media.connect_timeout_seconds,
-        read_timeout=settings.media.read_timeout_seconds,
-        max_redirects=settings.media.max_redirects,
-        transport=run.deps.media_transport,
-        resolver=run.deps.media_resolver,
-        allowed_networks=settings.media.allowed_networks,
-    )
+    fetched = await run.deps.fetch_media(post.video_url, run.deps.media_dir)
     await machine.advance(
         run,
         PostStep.probing,
