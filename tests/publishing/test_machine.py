@@ -10,6 +10,7 @@ import uuid
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zakipost.events import DomainEvent, take_pending
 from zakipost.models import MediaKind, Post, PostEvent, PostMode
 from zakipost.publishing import machine
 from zakipost.publishing.states import PostStatus, PostStep
@@ -141,3 +142,25 @@ class TestNote:
             "uploading",
             "Chunk 2 of 3 sent.",
         )
+
+
+class TestDomainEvents:
+    @pytest.mark.parametrize(("current", "target"), _status_cases(allowed=True))
+    def test_entering_a_reported_status_records_its_event(
+        self, current: PostStatus, target: PostStatus
+    ) -> None:
+        session = AsyncSession()
+        post = _post(current)
+        post.account_id = uuid.uuid4()
+        machine.transition(session, post, target, "moved", now=NOW)
+        recorded = take_pending(session.sync_session)
+        if target is current or target not in machine.STATUS_EVENTS:
+            assert recorded == []
+        else:
+            assert recorded == [
+                DomainEvent(machine.STATUS_EVENTS[target], post.account_id, "post", post.id)
+            ]
+
+    def test_every_status_a_caller_waits_for_is_reported(self) -> None:
+        reported = set(machine.STATUS_EVENTS)
+        assert reported == {S.published, S.in_inbox, S.failed, S.unknown, S.cancelled, S.deferred}

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zakipost import events
 from zakipost.billing import points
 from zakipost.kit.clock import utcnow
 from zakipost.logging import get_logger
@@ -38,6 +39,16 @@ from zakipost.upload.service import release_post_media
 from zakipost.worker import Defer
 
 log = get_logger(__name__)
+
+# The statuses the outside world hears about when a post enters them.
+STATUS_EVENTS: dict[PostStatus, events.EventType] = {
+    PostStatus.published: "post.published",
+    PostStatus.in_inbox: "post.in_inbox",
+    PostStatus.failed: "post.failed",
+    PostStatus.unknown: "post.unknown",
+    PostStatus.cancelled: "post.cancelled",
+    PostStatus.deferred: "post.deferred",
+}
 
 # How often a post of unknown fate is checked at TikTok again.
 LATE_POLL_INTERVAL = dt.timedelta(minutes=10)
@@ -95,8 +106,14 @@ def transition(
     if not can_step(post.step, step):
         raise IllegalStepMove(post.step, step)
     at = now or utcnow()
+    entered = target is not post.status
     post.status = target
     post.step = step
+    if entered and target in STATUS_EVENTS:
+        events.record(
+            session,
+            events.DomainEvent(STATUS_EVENTS[target], post.account_id, "post", post.id),
+        )
     if target in TERMINAL or target is PostStatus.in_inbox:
         post.finished_at = post.finished_at or at
     event = PostEvent(
