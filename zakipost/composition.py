@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
+from zakipost import metrics
 from zakipost.config import Environment, Settings
 from zakipost.connection.tokens import TokenVault, refresh_lease_for
 from zakipost.db.engine import create_engine, create_read_sessionmaker, create_sessionmaker
@@ -39,6 +40,7 @@ from zakipost.logging import register_secret
 from zakipost.media import GuardedTransport
 from zakipost.media.errors import MediaError
 from zakipost.media.guard import AddressPolicy, Resolver, check_url_address
+from zakipost.metrics_server import worker_listener
 from zakipost.publishing.deps import PipelineDeps
 from zakipost.runtime import build_worker
 from zakipost.sandbox import Clock as SandboxClock
@@ -163,6 +165,7 @@ def build_components(
         components.sandbox_app = _embedded_sandbox(components, sandbox_clock)
     components.credentials = tiktok_credentials(settings, components.sandbox_app)
     register_secret(components.credentials.client_secret)
+    register_secret(settings.metrics.token.get_secret_value())
     return components
 
 
@@ -199,6 +202,7 @@ def make_tiktok_client(
         api_base_url=settings.tiktok_api_base_url,
         auth_base_url=settings.tiktok_auth_base_url,
         upload_retry_delays=tuple(base * 2**n for n in range(5)),
+        observer=metrics.tiktok_call,
     )
 
 
@@ -287,7 +291,10 @@ def standalone_sandbox(public_url: str, settings: Settings | None = None) -> tup
 async def run_worker_process(settings: Settings, concurrency: int) -> None:
     """``zakipost worker``: a standalone worker against the configured database and TikTok."""
     components = build_components(settings, pool_size=max(concurrency + 2, 5), mount_sandbox=False)
-    async with components.open() as deps:
+    async with (
+        components.open() as deps,
+        worker_listener(settings, components.read_sessionmaker, components.clock),
+    ):
         await build_worker(deps, concurrency=concurrency).run_forever()
 
 

@@ -108,6 +108,22 @@ class WorkerSettings(BaseModel):
     grace_seconds: Annotated[float, Field(ge=0)] = 30.0
     # First retry delay of a transient failure; doubles each time, with jitter.
     retry_base_seconds: Annotated[float, Field(gt=0)] = 2.0
+    # A standalone worker serves /metrics on this port (0: any free port, printed at start);
+    # unset: no listener. Follows ZAKIPOST_METRICS_* like the web's /metrics.
+    metrics_port: Annotated[int | None, Field(ge=0, le=65535)] = None
+    metrics_host: str = "127.0.0.1"
+
+
+class MetricsSettings(BaseModel):
+    """Prometheus ``/metrics`` on the web and worker processes (``ZAKIPOST_METRICS_*``)."""
+
+    # Unset: on outside production, off in production.
+    enabled: bool | None = None
+    # When set, a scrape must send "Authorization: Bearer <token>".
+    token: SecretStr = SecretStr("")
+    # Production refuses metrics without a token unless this says it is on purpose (a
+    # network only Prometheus can reach).
+    allow_unprotected: bool = False
 
 
 class BillingSettings(BaseModel):
@@ -197,6 +213,7 @@ class Settings(BaseSettings):
     publishing: PublishingSettings = PublishingSettings()
     storage: StorageSettings = StorageSettings()
     sandbox: SandboxSettings = SandboxSettings()
+    metrics: MetricsSettings = MetricsSettings()
     plans: tuple[PlanSettings, ...] = ()
 
     @field_validator("log_level")
@@ -239,6 +256,13 @@ class Settings(BaseSettings):
         )
 
     @property
+    def metrics_enabled(self) -> bool:
+        """Whether /metrics is served (web, and the worker's listener when it has a port)."""
+        if self.metrics.enabled is None:
+            return self.env is not Environment.production
+        return self.metrics.enabled
+
+    @property
     def sandbox_url(self) -> str:
         return (self.tiktok.sandbox_url or f"{self.public_url}/sandbox").rstrip("/")
 
@@ -275,8 +299,19 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 def _refuse_unsafe(settings: Settings) -> None:
-    if settings.env is not Environment.production:
-        return
+    problems = []
+    if settings.worker.metrics_port is not None and not settings.metrics_enabled:
+        problems.append(
+            "ZAKIPOST_WORKER_METRICS_PORT: set, but metrics are off; set "
+            "ZAKIPOST_METRICS_ENABLED=true (and ZAKIPOST_METRICS_TOKEN) or unset the port"
+        )
+    if settings.env is Environment.production:
+        problems += _production_problems(settings)
+    if problems:
+        raise SettingsError("Invalid settings:\n  " + "\n  ".join(problems))
+
+
+def _production_problems(settings: Settings) -> list[str]:
     problems = []
     if settings.is_sqlite is False and not settings.security.master_keys.get_secret_value():
         problems.append("ZAKIPOST_SECURITY_MASTER_KEYS: required in production on PostgreSQL")
@@ -284,5 +319,13 @@ def _refuse_unsafe(settings: Settings) -> None:
         problems.append("ZAKIPOST_SECURITY_SESSION_SECRET: required in production")
     if settings.media.allow_private_networks:
         problems.append("ZAKIPOST_MEDIA_ALLOW_PRIVATE_NETWORKS: must be false in production")
-    if problems:
-        raise SettingsError("Invalid settings:\n  " + "\n  ".join(problems))
+    if (
+        settings.metrics_enabled
+        and not settings.metrics.token.get_secret_value()
+        and not settings.metrics.allow_unprotected
+    ):
+        problems.append(
+            "ZAKIPOST_METRICS_TOKEN: required in production when metrics are enabled "
+            "(or set ZAKIPOST_METRICS_ALLOW_UNPROTECTED=true if only Prometheus can reach them)"
+        )
+    return problems

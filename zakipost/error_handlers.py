@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from zakipost import request_id as request_ids
 from zakipost.errors import AppError
 from zakipost.logging import get_logger
 
@@ -93,11 +94,14 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled_error", error_type=type(exc).__name__)
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette runs this outside every middleware: the request id comes from the state.
+    request_id = request_ids.of(request)
+    log.exception("unhandled_error", error_type=type(exc).__name__, request_id=request_id)
     return JSONResponse(
         error_body("internal_error", "Something went wrong on our side; try again shortly."),
         status_code=500,
+        headers={request_ids.HEADER: request_id} if request_id else None,
     )
 
 

@@ -20,7 +20,9 @@ from zakipost.connection.endpoints import callback_router
 from zakipost.dashboard import routes as dashboard
 from zakipost.error_handlers import install_error_handlers
 from zakipost.health import router as health_router
+from zakipost.metrics_server import router as metrics_router
 from zakipost.plain_text import refuse_unsafe_parameters
+from zakipost.request_id import RequestIdMiddleware
 from zakipost.runtime import build_worker
 from zakipost.storage.endpoints import router as media_router
 
@@ -83,7 +85,10 @@ def create_app(
     # anything reads the body.
     app.add_middleware(AuthenticateFirst)
     app.add_middleware(BodyLimitMiddleware, limit_for=limits_from(parts.settings))
+    # Outermost of all: every response, a refusal by the two above included, has its id.
+    app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(api_router)
     app.include_router(callback_router)
     app.include_router(media_router)
@@ -105,6 +110,7 @@ async def _root_page() -> HTMLResponse:
 <li><a href="/docs">API reference</a> (OpenAPI: <a href="/openapi.json">/openapi.json</a>).</li>
 <li><a href="/sandbox/_sandbox/posts">TikTok sandbox</a>: what the embedded TikTok received
  (mounted when no TikTok app is configured; from this machine only, never in production).</li>
-<li><a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>.</li>
+<li><a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>,
+ <a href="/metrics">/metrics</a>.</li>
 </ul></main></body></html>"""
     )

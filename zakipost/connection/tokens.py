@@ -28,6 +28,7 @@ from typing import TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from zakipost import metrics
 from zakipost.connection.errors import ConnectionNotFound, ConnectionRevoked, ReconnectRequired
 from zakipost.connection.refresh_plan import (
     horizon_passed,
@@ -296,6 +297,7 @@ class TokenVault:
         try:
             grant = await self._tiktok.refresh(refresh_token)
         except InvalidGrant as exc:
+            metrics.token_refresh("refused")
             newer = await self._newer_token(connection_id, sending.generation)
             if newer is not None:
                 return newer
@@ -307,6 +309,7 @@ class TokenVault:
             log.warning("token_refresh_refused", connection_id=str(connection_id), error=exc.code)
             raise ReconnectRequired(reason) from None
         except TikTokTransportError as exc:
+            metrics.token_refresh("answer_lost" if exc.reached_tiktok else "failed")
             if not exc.reached_tiktok:
                 await self._answered(connection_id)
                 raise
@@ -320,12 +323,14 @@ class TokenVault:
             raise
         except TikTokError:
             # TikTok answered (a 5xx, a rate limit): it did not handle the refresh.
+            metrics.token_refresh("failed")
             await self._answered(connection_id)
             raise
         except BaseException:
             # Cancelled or crashed mid-call: the send stays recorded as unanswered.
             await self._release_lease(connection_id)
             raise
+        metrics.token_refresh("refreshed")
         return await self._keep(connection_id, sending, grant)
 
     async def _keep(self, connection_id: uuid.UUID, sending: _Sending, grant: TokenGrant) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zakipost import request_id
 from zakipost.billing import points
 from zakipost.config import Settings
 from zakipost.connection import service as connection_service
@@ -80,10 +81,14 @@ def usable_connection(connection: Connection, needed_scope: str) -> Connection:
 
 
 async def enqueue_run(session: AsyncSession, post: Post, run_at: dt.datetime | None = None) -> None:
+    payload = {"post_id": str(post.id)}
+    # The request that accepted the post: its id follows the post into the job's log lines.
+    if (accepted_by := request_id.current()) is not None:
+        payload["request_id"] = accepted_by
     await enqueue(
         session,
         RUN_TASK,
-        {"post_id": str(post.id)},
+        payload,
         run_at=run_at,
         lock=job_lock(post.id),
         queueing_lock=job_lock(post.id),

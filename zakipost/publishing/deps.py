@@ -11,6 +11,7 @@ from typing import Literal
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from zakipost import metrics
 from zakipost.config import Settings
 from zakipost.connection.tokens import TokenVault
 from zakipost.kit.clock import utcnow
@@ -40,7 +41,7 @@ class PipelineDeps:
         """Stream ``url`` into a new file in ``dest_dir`` through the address guard, under
         the media settings."""
         media = self.settings.media
-        return await fetch_to_file(
+        fetched = await fetch_to_file(
             url,
             dest_dir,
             allow_private_networks=media.allow_private_networks,
@@ -53,3 +54,5 @@ class PipelineDeps:
             allowed_networks=media.allowed_networks,
             expect=expect,
         )
+        metrics.media_bytes("fetched", fetched.size)
+        return fetched

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zakipost import events
+from zakipost import events, metrics
 from zakipost.billing import points
 from zakipost.kit.clock import utcnow
 from zakipost.logging import get_logger
@@ -239,13 +239,18 @@ async def settle(run: PostRun, outcome: Outcome) -> Defer | None:
 
 
 async def _finish(run: PostRun, finish: Finish) -> None:
-    def change(session: AsyncSession, row: Post) -> None:
+    def change(session: AsyncSession, row: Post) -> Post:
         if finish.post_ids:
             row.tiktok_post_ids = list(finish.post_ids)
         row.upload_url_encrypted = None
         transition(session, row, finish.status, finish.message, step=PostStep.done, now=run.now())
+        return row
 
-    await run.write(change)
+    row: Post = await run.write(change)
+    metrics.post_finished(
+        row.kind.value, finish.status.value, (run.now() - row.created_at).total_seconds()
+    )
+    log.info("post.finished", status=finish.status.value)
     await _release_media(run)
 
 
@@ -273,10 +278,11 @@ async def _fail(run: PostRun, failure: PostFailure) -> None:
 
 
 async def _defer(run: PostRun, deferral: Deferral) -> None:
-    def change(session: AsyncSession, row: Post) -> None:
+    def change(session: AsyncSession, row: Post) -> bool:
+        """True when the post is polling: waiting on TikTok (or on the creator)."""
         row.run_at = deferral.until
         if row.step in SUBMITTED_STEPS or row.status in (PostStatus.unknown, PostStatus.in_inbox):
-            return  # waiting on TikTok (or on the creator) is not a deferral
+            return True  # waiting on TikTok (or on the creator) is not a deferral
         transition(
             session,
             row,
@@ -285,8 +291,14 @@ async def _defer(run: PostRun, deferral: Deferral) -> None:
             step=row.step,
             now=run.now(),
         )
+        return False
 
-    await run.write(change)
+    polling = await run.write(change)
+    log.info(
+        "post.polling" if polling else "post.deferred",
+        reason=deferral.reason,
+        next_check_at=deferral.until.isoformat(),
+    )
 
 
 async def _undetermined(run: PostRun, message: str) -> bool:

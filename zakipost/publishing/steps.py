@@ -8,14 +8,19 @@ the next step otherwise.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 
+from zakipost import metrics
+from zakipost.logging import get_logger
 from zakipost.models import MediaKind, Post
 from zakipost.publishing import outcome, photos, preflight, transfer, video
 from zakipost.publishing.run import PostRun
 from zakipost.publishing.states import PostStep
 
 Step = Callable[[PostRun, Post], Awaitable[bool | None]]
+
+log = get_logger(__name__)
 
 
 def _both(step: Step) -> dict[MediaKind, Step]:
@@ -38,6 +43,15 @@ STEPS: dict[PostStep, dict[MediaKind, Step]] = {
 
 
 async def take(run: PostRun, post: Post) -> bool:
-    """Take the step ``post`` is at; True when it reached an end."""
-    step = STEPS[post.step or PostStep.preflight][post.kind]
-    return bool(await step(run, post))
+    """Take the step ``post`` is at; True when it reached an end. Each step leaves a log
+    line and its duration (``zakipost_post_step_duration_seconds``), whether it completed,
+    waits (a deferral) or raised."""
+    at = post.step or PostStep.preflight
+    step = STEPS[at][post.kind]
+    log.info("post.step", step=at.value, status=post.status.value)
+    # Durations are measured on the monotonic clock: they are observations, not decisions.
+    started = time.perf_counter()
+    try:
+        return bool(await step(run, post))
+    finally:
+        metrics.step_finished(at.value, post.kind.value, time.perf_counter() - started)

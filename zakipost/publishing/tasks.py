@@ -8,13 +8,18 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zakipost.logging import get_logger
 from zakipost.models import Post
 from zakipost.publishing import machine, steps
 from zakipost.publishing.classify import classify
 from zakipost.publishing.deps import PipelineDeps
+from zakipost.publishing.failures import PostDeferred
 from zakipost.publishing.run import PostRun
 from zakipost.publishing.states import TERMINAL, PostStatus, PostStep
 from zakipost.worker import Defer, JobContext, RetryStrategy, TaskRegistry
+from zakipost.worker.retry import describe
+
+log = get_logger(__name__)
 
 RUN_TASK = "publishing.run"
 # Statuses a job starts a post from (it is not processing yet).
@@ -23,9 +28,17 @@ _WAITING = frozenset({PostStatus.scheduled, PostStatus.queued, PostStatus.deferr
 _LATE_START = dt.timedelta(seconds=60)
 
 
-async def run_post(ctx: JobContext, deps: PipelineDeps, post_id: uuid.UUID) -> str:
+async def run_post(
+    ctx: JobContext, deps: PipelineDeps, post_id: uuid.UUID, request_id: str | None = None
+) -> str:
     run = PostRun(ctx, deps, post_id)
     post = await run.load()
+    # Every later line of this job names the post (and the request that accepted it).
+    ctx.bind(
+        publish_id=post.publish_id,
+        connection_id=str(post.connection_id),
+        **({"request_id": request_id} if request_id else {}),
+    )
     if post.status in TERMINAL:
         return post.status.value
     if post.status is PostStatus.scheduled and post.scheduled_at and post.scheduled_at > run.now():
@@ -39,9 +52,19 @@ async def run_post(ctx: JobContext, deps: PipelineDeps, post_id: uuid.UUID) -> s
             if post.status in TERMINAL or await steps.take(run, post):
                 break
     except Exception as exc:
-        outcome = classify(exc, await run.load())
+        current = await run.load()
+        outcome = classify(exc, current)
         if outcome is None:
             raise
+        if not isinstance(exc, PostDeferred):
+            # What went wrong, in full (a transport error names TikTok's host and endpoint);
+            # the timeline and the job's row keep only a summary.
+            log.info(
+                "post.step_failed",
+                step=str(current.step) if current.step else None,
+                error=describe(exc),
+                outcome=type(outcome).__name__.lower(),
+            )
         later = await machine.settle(run, outcome)
         if later is not None:
             raise later from None
@@ -77,5 +100,7 @@ def register(registry: TaskRegistry, deps: PipelineDeps) -> None:
     )
 
     @registry.task(RUN_TASK, retry=retry, lease_seconds=deps.settings.worker.lease_seconds)
-    async def publishing_run(ctx: JobContext, *, post_id: str) -> str:
-        return await run_post(ctx, deps, uuid.UUID(post_id))
+    async def publishing_run(
+        ctx: JobContext, *, post_id: str, request_id: str | None = None
+    ) -> str:
+        return await run_post(ctx, deps, uuid.UUID(post_id), request_id)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zakipost import metrics
 from zakipost.media import probe as media_probe
 from zakipost.models import Post, PostMode, Transfer
 from zakipost.publishing import budget, daily_cap, machine
@@ -149,7 +150,13 @@ async def upload(run: PostRun, post: Post) -> None:
         )
     content_type = media_probe.content_type_for_info(post.media_info or {})
 
+    confirmed = post.uploaded_bytes
+
     async def progress(p: UploadProgress) -> None:
+        nonlocal confirmed
+        metrics.media_bytes("to_tiktok", p.next_offset - confirmed)
+        confirmed = max(confirmed, p.next_offset)
+
         def record(session: AsyncSession, row: Post) -> None:
             row.uploaded_bytes = p.next_offset
 

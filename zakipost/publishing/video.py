@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from pathlib import Path
 
+from zakipost import metrics
 from zakipost.media import probe as media_probe
 from zakipost.models import Post, Transfer
 from zakipost.publishing import machine
@@ -44,6 +45,8 @@ async def use_upload(run: PostRun, media_key: str) -> None:
         path, owned = run.deps.media_dir / f"{uuid.uuid4().hex}-{media_key}", True
         await store.download_to(media_key, path)
     size = (await asyncio.to_thread(path.stat)).st_size
+    if owned:
+        metrics.media_bytes("from_store", size)
     await machine.advance(
         run,
         PostStep.probing,

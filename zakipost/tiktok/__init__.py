@@ -3,7 +3,7 @@
 Everything public is importable from here; the underscored modules are private.
 """
 
-from zakipost.tiktok._client import TikTokClient
+from zakipost.tiktok._client import CallObserver, TikTokClient
 from zakipost.tiktok._errors import (
     AccessTokenInvalid,
     ActiveUserCapReached,
@@ -95,6 +95,7 @@ __all__ = [
     "ActiveUserCapReached",
     "AppVersionCheckFailed",
     "BeforeFinalChunk",
+    "CallObserver",
     "ChunkPlan",
     "ChunkPlanError",
     "ChunkRange",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -13,7 +14,7 @@ import httpx
 
 from zakipost.tiktok import _oauth
 from zakipost.tiktok._envelope import parse_model, read_api_response, read_oauth_response, redact
-from zakipost.tiktok._errors import TikTokApiError, TikTokTransportError
+from zakipost.tiktok._errors import TikTokApiError, TikTokError, TikTokTransportError, outcome_label
 from zakipost.tiktok._models import (
     PHOTO_COUNT_MAX,
     ChunkPlan,
@@ -44,6 +45,11 @@ from zakipost.tiktok._webhook import verify_webhook_signature
 
 JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+CallObserver = Callable[[str, str, float], None]
+"""Told of every request: ``(endpoint, outcome, seconds)``. ``endpoint`` is the API path
+(``/v2/post/publish/status/fetch/``) or ``upload`` for a chunk PUT; ``outcome`` is ``ok``
+or a bounded error name (TikTok's code, ``transport_error``, ``http_503``...)."""
+
 # Failures before any byte of the request left: TikTok cannot have handled it.
 _NEVER_SENT = (
     httpx.ConnectError,
@@ -80,14 +86,20 @@ class TikTokClient:
         upload_retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
         upload_block_size: int = DEFAULT_BLOCK_SIZE,
         sleep: Sleep = asyncio.sleep,
+        observer: CallObserver | None = None,
     ) -> None:
         self.client_key = client_key
         self.api_base_url = api_base_url.rstrip("/")
         self.auth_base_url = auth_base_url.rstrip("/")
         self._http = http
         self._client_secret = client_secret
+        self._observer = observer
         self._uploader = ChunkUploader(
-            http, retry_delays=upload_retry_delays, sleep=sleep, block_size=upload_block_size
+            http,
+            retry_delays=upload_retry_delays,
+            sleep=sleep,
+            block_size=upload_block_size,
+            observer=observer,
         )
 
     def __repr__(self) -> str:
@@ -365,12 +377,32 @@ class TikTokClient:
         try:
             return await self._http.request(method, url, **kwargs)
         except httpx.TransportError as exc:
+            # Host and path only: the query and the headers may carry tokens.
+            target = httpx.URL(url)
             detail = redact(str(exc), secrets)
             raise TikTokTransportError(
-                f"the request to TikTok failed: {type(exc).__name__}: {detail}",
+                f"the request to TikTok at {target.host} ({method} {target.path}) failed: "
+                f"{type(exc).__name__}: {detail}",
                 code="transport_error",
                 reached_tiktok=not isinstance(exc, _NEVER_SENT),
             ) from None
+
+    async def _observed(
+        self, path: str, call: Callable[[], Awaitable[dict[str, Any]]]
+    ) -> dict[str, Any]:
+        """Run ``call`` (one request to ``path``, read) and tell the observer how it went."""
+        started = time.perf_counter()
+        outcome = "interrupted"
+        try:
+            result = await call()
+            outcome = "ok"
+            return result
+        except TikTokError as exc:
+            outcome = outcome_label(exc)
+            raise
+        finally:
+            if self._observer is not None:
+                self._observer(path, outcome, time.perf_counter() - started)
 
     async def _api_call(
         self,
@@ -388,26 +420,34 @@ class TikTokClient:
             headers["Content-Type"] = JSON_CONTENT_TYPE
             content = json.dumps(body).encode()
         secrets = (access_token, self._client_secret)
-        response = await self._send(
-            method,
-            self.api_base_url + path,
-            secrets,
-            params=params,
-            headers=headers,
-            content=content,
-        )
-        return read_api_response(response, secrets)
+
+        async def call() -> dict[str, Any]:
+            response = await self._send(
+                method,
+                self.api_base_url + path,
+                secrets,
+                params=params,
+                headers=headers,
+                content=content,
+            )
+            return read_api_response(response, secrets)
+
+        return await self._observed(path, call)
 
     async def _oauth_call(
         self, path: str, form: dict[str, str], secrets: Sequence[str | None]
     ) -> dict[str, Any]:
         """POST a form to an OAuth endpoint; its errors are flat and may come with HTTP 200."""
         secrets = (*secrets, self._client_secret)
-        response = await self._send(
-            "POST",
-            self.api_base_url + path,
-            secrets,
-            content=urlencode(form).encode(),
-            headers={"Content-Type": FORM_CONTENT_TYPE, "Cache-Control": "no-cache"},
-        )
-        return read_oauth_response(response, secrets)
+
+        async def call() -> dict[str, Any]:
+            response = await self._send(
+                "POST",
+                self.api_base_url + path,
+                secrets,
+                content=urlencode(form).encode(),
+                headers={"Content-Type": FORM_CONTENT_TYPE, "Cache-Control": "no-cache"},
+            )
+            return read_oauth_response(response, secrets)
+
+        return await self._observed(path, call)

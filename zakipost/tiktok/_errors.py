@@ -42,6 +42,7 @@ effect; the caller decides whether re-sending is safe.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -404,3 +405,15 @@ def describe_fail_reason(reason: str | None) -> FailReasonInfo:
 def known_fail_reasons() -> frozenset[str]:
     """Every ``fail_reason`` value this library has a message for."""
     return frozenset(_FAIL_REASONS)
+
+
+_OWN_CODES = frozenset({"transport_error", "unexpected_response", "range_mismatch"})
+_HTTP_CODE = re.compile(r"http_[1-5][0-9]{2}")
+
+
+def outcome_label(exc: TikTokError) -> str:
+    """A bounded name for how a call failed, for metrics: TikTok's code when this module
+    knows it, ``other_error`` for a code it does not (TikTok may add codes at any time)."""
+    code = exc.code
+    known = code in _CODE_TO_ERROR or code in _OAUTH_ERROR_TO_ERROR or code in _OWN_CODES
+    return code if known or _HTTP_CODE.fullmatch(code) else "other_error"

@@ -11,6 +11,7 @@ import inspect
 import logging
 import os
 import re
+import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import IO
 
@@ -148,11 +149,13 @@ class ChunkUploader:
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
         sleep: Sleep = asyncio.sleep,
         block_size: int = DEFAULT_BLOCK_SIZE,
+        observer: Callable[[str, str, float], None] | None = None,
     ) -> None:
         self._http = http
         self._retry_delays = tuple(retry_delays)
         self._sleep = sleep
         self._block_size = block_size
+        self._observer = observer
 
     async def upload(
         self,
@@ -241,15 +244,24 @@ class ChunkUploader:
                 )
                 await self._sleep(delay)
             body = self._read_chunk(handle, chunk.start, chunk.size)
+            started = time.perf_counter()
             try:
                 response = await self._http.put(url, content=body, headers=headers)
             except httpx.TransportError as exc:
+                self._observe("transport_error", started)
+                # Host and path only: the upload URL's query carries its token.
+                target = httpx.URL(url)
                 failure = TikTokTransportError(
-                    f"the upload request failed: {type(exc).__name__}", code="transport_error"
+                    f"the upload request to {target.host} (PUT {target.path}) failed: "
+                    f"{type(exc).__name__}",
+                    code="transport_error",
                 )
                 continue
             finally:
                 await body.aclose()
+            # 416 is TikTok saying where it is: an answer the upload moves on with.
+            ok = response.status_code < 400 or response.status_code == 416
+            self._observe("ok" if ok else f"http_{response.status_code}", started)
             if response.status_code >= 500 or response.status_code == 429:
                 failure = error_for_status(response.status_code, "TikTok's upload server failed")
                 continue
@@ -262,6 +274,10 @@ class ChunkUploader:
             http_status=failure.http_status,
             progress=_progress(plan, index),
         ) from failure
+
+    def _observe(self, outcome: str, started: float) -> None:
+        if self._observer is not None:
+            self._observer("upload", outcome, time.perf_counter() - started)
 
     async def _read_chunk(
         self, handle: IO[bytes], start: int, size: int

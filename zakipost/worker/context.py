@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zakipost.worker import lease
@@ -39,6 +40,8 @@ class JobContext:
         self._clock = clock
         self._lease_lost = False
         self.lease_expires_at = job.lease_expires_at
+        # Fields the handler bound for its log lines (see bind).
+        self.log_fields: dict[str, Any] = {}
 
     @property
     def attempt(self) -> int:
@@ -58,6 +61,13 @@ class JobContext:
     def now(self) -> dt.datetime:
         """The worker's clock."""
         return self._clock()
+
+    def bind(self, **fields: Any) -> None:
+        """Add ``fields`` to every later log line of this attempt: the handler's own (bound
+        in its task's context) and the runner's (``job.deferred``, ``job.done``...), which
+        run outside the handler's task."""
+        self.log_fields.update(fields)
+        structlog.contextvars.bind_contextvars(**fields)
 
     def mark_lease_lost(self) -> None:
         """Record that the lease is gone (called by the heartbeat)."""

@@ -8,6 +8,7 @@ import enum
 import json
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zakipost.db import dialect
@@ -53,7 +54,17 @@ class Execution:
         self._clock = clock
 
     async def run(self) -> Outcome:
-        """Run the attempt to its recorded outcome; never raises for a handler's error."""
+        """Run the attempt to its recorded outcome; never raises for a handler's error.
+
+        Every log line of the attempt, the handler's and the runner's, carries ``job_id``,
+        ``kind`` and ``attempt``, and whatever the handler bound with ``ctx.bind``."""
+        job = self.ctx.job
+        with structlog.contextvars.bound_contextvars(
+            job_id=str(job.id), kind=job.kind, attempt=job.attempts
+        ):
+            return await self._run()
+
+    async def _run(self) -> Outcome:
         job = self.ctx.job
         limit = job.max_attempts or self.task.retry.max_attempts
         if job.attempts > limit:
@@ -93,18 +104,26 @@ class Execution:
         decision = self.task.retry.decide(
             exc, attempts=job.attempts, now=self._clock(), max_attempts=job.max_attempts
         )
-        # A JobError is the handler speaking on purpose; anything else is a surprise and
-        # deserves its traceback in the log.
-        expected = isinstance(exc, JobError)
-        (log.info if expected else log.warning)(
-            "job.error",
-            job_id=str(job.id),
-            kind=job.kind,
-            attempt=job.attempts,
-            action=str(decision.action),
-            error=describe(exc),
-            exc_info=not expected,
-        )
+        if decision.action is RetryAction.defer:
+            # "Not now" (a status check later, a rate limit, a schedule) is no error.
+            assert decision.run_at is not None
+            log.info(
+                "job.deferred",
+                **self.ctx.log_fields,
+                reason=decision.error,
+                run_at=decision.run_at.isoformat(),
+            )
+        else:
+            # A JobError is the handler speaking on purpose; anything else is a surprise and
+            # deserves its traceback in the log.
+            expected = isinstance(exc, JobError)
+            (log.info if expected else log.warning)(
+                "job.error",
+                **self.ctx.log_fields,
+                action=str(decision.action),
+                error=describe(exc),
+                exc_info=not expected,
+            )
         if decision.action is RetryAction.fail:
             return await self._record(Outcome.failed, error=decision.error)
         assert decision.run_at is not None
@@ -121,10 +140,9 @@ class Execution:
     ) -> Outcome:
         # Shielded: a cancellation arriving mid-write must not cut the transaction short.
         written = await asyncio.shield(self._write(outcome, error, result, run_at))
-        job = self.ctx.job
         if not written:
             return self._lost()
-        log.info("job.done", job_id=str(job.id), kind=job.kind, outcome=str(outcome))
+        log.info("job.done", **self.ctx.log_fields, outcome=str(outcome))
         return outcome
 
     async def _write(
@@ -154,6 +172,5 @@ class Execution:
 
     def _lost(self) -> Outcome:
         self.ctx.mark_lease_lost()
-        job = self.ctx.job
-        log.warning("job.lease_lost", job_id=str(job.id), kind=job.kind, attempt=job.attempts)
+        log.warning("job.lease_lost", **self.ctx.log_fields)
         return Outcome.lease_lost
