@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import uvicorn
@@ -125,22 +126,23 @@ async def worker_listener(
         access_log=False,
         lifespan="off",
     )
+    # The socket is bound here, not by uvicorn: a port in use is an error this process
+    # can report, where uvicorn would exit the whole process.
+    host = settings.worker.metrics_host
+    try:
+        sock = socket.create_server((host, port), reuse_port=False)
+    except OSError as exc:
+        raise RuntimeError(
+            f"the worker's metrics listener cannot listen on {host}:{port} "
+            f"(ZAKIPOST_WORKER_METRICS_PORT): {exc.strerror}"
+        ) from None
+    bound = sock.getsockname()[1]
     server = _EmbeddedServer(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            # uvicorn logs the cause (the port is in use, say) and exits the task.
-            with contextlib.suppress(BaseException):
-                task.result()
-            raise RuntimeError(
-                f"the worker's metrics listener could not listen on "
-                f"{settings.worker.metrics_host}:{port} (ZAKIPOST_WORKER_METRICS_PORT)"
-            )
-        await asyncio.sleep(0.01)
-    bound = server.servers[0].sockets[0].getsockname()[1]
-    log.info("worker.metrics_listening", host=settings.worker.metrics_host, port=bound)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    log.info("worker.metrics_listening", host=host, port=bound)
     try:
         yield int(bound)
     finally:
         server.should_exit = True
         await task
+        sock.close()
