@@ -19,9 +19,7 @@ from zakipost.models import DashboardSession
 
 
 class TestSignUp:
-    async def test_lands_on_the_getting_started_checklist(
-        self, client: httpx.AsyncClient
-    ) -> None:
+    async def test_lands_on_the_getting_started_checklist(self, client: httpx.AsyncClient) -> None:
         response = await sign_up(client)
         assert response.status_code == 303
         assert response.headers["location"] == "/dashboard/start"

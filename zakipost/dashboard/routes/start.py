@@ -61,14 +61,19 @@ class Example:
         )
 
     def python(self) -> str:
-        body = ",\n".join(f"        {k!r}: {v!r}" for k, v in self.body.items())
-        key = repr(self.key) if self.key else f"{self.key_hint!r}  # the key you copied"
+        # JSON's string literals are Python's too, and keep one kind of quote throughout.
+        body = ",\n".join(f"        {json.dumps(k)}: {json.dumps(v)}" for k, v in self.body.items())
+        key = (
+            json.dumps(self.key)
+            if self.key
+            else f"{json.dumps(self.key_hint)}  # the key you copied"
+        )
         return (
             "import time\n\n"
             "import httpx\n\n"
             f"API_KEY = {key}\n"
             "api = httpx.Client(\n"
-            f"    base_url={self.api_url!r},\n"
+            f"    base_url={json.dumps(self.api_url)},\n"
             '    headers={"Authorization": f"Bearer {API_KEY}"},\n'
             ")\n"
             "answer = api.post(\n"
