@@ -159,7 +159,9 @@ class TestChecklist:
 
         # The example's body is a valid publish request as it stands (with its own link).
         curl = text_of(start, "curl-example")
-        body = json.loads(re.search(r"-d '(\{.*?\})'", curl, re.DOTALL).group(1))  # type: ignore[union-attr]
+        sent = re.search(r"-d '(\{.*?\})'", curl, re.DOTALL)
+        assert sent, curl
+        body = json.loads(sent.group(1))
         request = VideoPublishRequest.model_validate(body)
         assert request.video_url == EXAMPLE_VIDEO_URL
         answer = await browser.client.post(
