@@ -160,8 +160,8 @@ async def _page_for(request: Request, exc: Exception) -> Response:
         "Something went wrong on our side",
         [
             (
-                "ZakiPost could not finish this request; it has been logged. Nothing you sent "
-                "was lost by trying again: wait a moment and try once more."
+                "ZakiPost could not finish this request; the failure has been logged. Wait a "
+                "moment and try again."
             )
         ],
         actions=[again, HOME_ACTION] if again else [HOME_ACTION],
