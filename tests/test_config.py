@@ -54,3 +54,50 @@ class TestLoadSettings:
         message = str(excinfo.value)
         assert "ZAKIPOST_SECURITY_SESSION_SECRET" in message
         assert "ZAKIPOST_MEDIA_ALLOW_PRIVATE_NETWORKS" in message
+
+
+class TestSignUpBilling:
+    def test_a_sign_up_can_publish_by_default(self) -> None:
+        from zakipost.billing.plans import get_plan
+
+        settings = load_settings()
+        plan = get_plan(settings, settings.billing.signup_plan)
+        assert plan.api_access
+        # Several posts at the default cost.
+        assert settings.billing.signup_points // settings.billing.publish_cost >= 3
+
+    def test_the_operator_sets_both(self, monkeypatch) -> None:
+        monkeypatch.setenv("ZAKIPOST_BILLING_SIGNUP_PLAN", "team")
+        monkeypatch.setenv("ZAKIPOST_BILLING_SIGNUP_POINTS", "0")
+        monkeypatch.setenv("ZAKIPOST_PLANS", '[{"name": "team", "api_access": true}]')
+        settings = load_settings()
+        assert settings.billing.signup_plan == "team"
+        assert settings.billing.signup_points == 0
+
+    def test_an_unknown_sign_up_plan_stops_the_start(self, monkeypatch) -> None:
+        monkeypatch.setenv("ZAKIPOST_BILLING_SIGNUP_PLAN", "gold")
+        with pytest.raises(SettingsError) as caught:
+            load_settings()
+        message = str(caught.value)
+        assert "ZAKIPOST_BILLING_SIGNUP_PLAN" in message
+        assert "free, pro, starter" in message
+
+
+class TestReadme:
+    def test_every_setting_is_listed(self) -> None:
+        from pathlib import Path
+
+        from pydantic import BaseModel
+
+        from zakipost.config import Settings
+
+        readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+        names = []
+        for name, field in Settings.model_fields.items():
+            group = field.annotation
+            if isinstance(group, type) and issubclass(group, BaseModel):
+                names += [f"ZAKIPOST_{name}_{sub}".upper() for sub in group.model_fields]
+            else:
+                names.append(f"ZAKIPOST_{name}".upper())
+        missing = [name for name in names if f"`{name}`" not in readme]
+        assert missing == [], f"README.md's settings list lacks {missing}"

@@ -131,15 +131,26 @@ class BillingSettings(BaseModel):
     publish_cost: Annotated[int, Field(ge=0)] = 400
     # Whether failures caused by the caller's own input are refunded too.
     refund_caller_errors: bool = False
-    signup_points: Annotated[int, Field(ge=0)] = 0
-    # The plan a self-service sign-up starts on.
-    signup_plan: str = "free"
+    # What a self-service sign-up starts with: a plan with API access and enough points
+    # for a few posts, so a new account can publish without an operator's command. Set the
+    # plan to "free" and the points to 0 to make every account wait for an operator.
+    signup_points: Annotated[int, Field(ge=0)] = 2000
+    signup_plan: str = "starter"
 
 
 class PlanSettings(BaseModel):
     name: str
     api_access: bool
     monthly_points: int | None = None
+
+
+# The plans every ZakiPost has (``zakipost.billing.plans``); ZAKIPOST_PLANS adds more, or
+# redefines one of these. "starter" is where self-service sign-ups begin.
+BUILT_IN_PLANS = (
+    PlanSettings(name="free", api_access=False),
+    PlanSettings(name="starter", api_access=True),
+    PlanSettings(name="pro", api_access=True),
+)
 
 
 class MediaSettings(BaseModel):
@@ -295,7 +306,18 @@ def load_settings(**overrides: Any) -> Settings:
         problems = [f"{_variable_name(err['loc'])}: {err['msg']}" for err in exc.errors()]
         raise SettingsError("Invalid settings:\n  " + "\n  ".join(problems)) from None
     _refuse_unsafe(settings)
+    _refuse_unknown_plans(settings)
     return settings
+
+
+def _refuse_unknown_plans(settings: Settings) -> None:
+    known = {plan.name for plan in (*BUILT_IN_PLANS, *settings.plans)}
+    if settings.billing.signup_plan not in known:
+        raise SettingsError(
+            "Invalid settings:\n  ZAKIPOST_BILLING_SIGNUP_PLAN: unknown plan "
+            f"{settings.billing.signup_plan!r}; known plans: {', '.join(sorted(known))} "
+            "(define more with ZAKIPOST_PLANS)"
+        )
 
 
 def _refuse_unsafe(settings: Settings) -> None:

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 
 import httpx
 from fastapi import Depends, FastAPI
-from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from zakipost import __version__
@@ -18,6 +17,8 @@ from zakipost.composition import Components, build_components
 from zakipost.config import Settings
 from zakipost.connection.endpoints import callback_router
 from zakipost.dashboard import routes as dashboard
+from zakipost.dashboard.landing import landing_page
+from zakipost.docs import install_docs
 from zakipost.error_handlers import install_error_handlers
 from zakipost.health import router as health_router
 from zakipost.metrics_server import router as metrics_router
@@ -67,6 +68,9 @@ def create_app(
         summary="Publish to TikTok from anything that can send an HTTP request.",
         lifespan=lifespan,
         dependencies=[Depends(refuse_unsafe_parameters)],
+        # Served by zakipost.docs from local assets instead of a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     parts.web_app = app
     app.state.components = parts
@@ -93,24 +97,8 @@ def create_app(
     app.include_router(callback_router)
     app.include_router(media_router)
     dashboard.install(app)
-    app.add_api_route("/", _root_page, methods=["GET"], include_in_schema=False)
+    install_docs(app)
+    app.add_api_route("/", landing_page, methods=["GET"], include_in_schema=False)
     if parts.sandbox_app is not None:
         app.mount("/sandbox", parts.sandbox_app)
     return app
-
-
-async def _root_page() -> HTMLResponse:
-    return HTMLResponse(
-        """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>ZakiPost</title></head>
-<body><main><h1>ZakiPost</h1>
-<p>Publish to TikTok from anything that can send an HTTP request.</p>
-<ul>
-<li><a href="/dashboard">Dashboard</a>: sign up, API keys, Connect TikTok, compose.</li>
-<li><a href="/docs">API reference</a> (OpenAPI: <a href="/openapi.json">/openapi.json</a>).</li>
-<li><a href="/sandbox/_sandbox/posts">TikTok sandbox</a>: what the embedded TikTok received
- (mounted when no TikTok app is configured; from this machine only, never in production).</li>
-<li><a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>,
- <a href="/metrics">/metrics</a>.</li>
-</ul></main></body></html>"""
-    )

@@ -129,7 +129,7 @@ async def sign_up(page: Page, email: str, password: str = "long enough pw") -> N
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password", exact=True).fill(password)
     await page.get_by_role("button", name="Create account").click()
-    await page.wait_for_url("**/dashboard/keys")
+    await page.wait_for_url("**/dashboard/start")
 
 
 async def connect(page: Page, creator: str) -> str:

@@ -58,6 +58,7 @@ async def test_sign_up_and_copy_the_keys(page: Page, live: LiveApp) -> None:
     await page.goto("/dashboard/signup")
     await screenshot(page, "signup")
     await sign_up(page, "keys@example.com")
+    await page.goto("/dashboard/keys")
     client_key = await page.locator("#client-key").inner_text()
     assert re.fullmatch(r"zp_key_[a-z0-9]{32}", client_key)
     # The secret is not on the page until asked for.

@@ -19,13 +19,14 @@ from zakipost.models import DashboardSession
 
 
 class TestSignUp:
-    async def test_lands_on_the_keys_page(self, client: httpx.AsyncClient) -> None:
+    async def test_lands_on_the_getting_started_checklist(self, client: httpx.AsyncClient) -> None:
         response = await sign_up(client)
         assert response.status_code == 303
-        assert response.headers["location"] == "/dashboard/keys"
-        keys = await client.get("/dashboard/keys")
-        assert keys.status_code == 200
-        assert "Log out" in keys.text
+        assert response.headers["location"] == "/dashboard/start"
+        start = await client.get("/dashboard/start")
+        assert start.status_code == 200
+        assert "Log out" in start.text
+        assert "Create an API key" in start.text
 
     async def test_session_cookie_is_http_only_and_same_site(
         self, client: httpx.AsyncClient

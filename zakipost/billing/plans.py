@@ -1,11 +1,12 @@
-"""Plans: built-in ``free`` (no API access) and ``pro``, plus any defined in settings."""
+"""Plans: built-in ``free`` (no API access), ``starter`` (where self-service sign-ups start)
+and ``pro``, plus any defined in settings (which may redefine a built-in one)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from zakipost.config import Settings
+from zakipost.config import BUILT_IN_PLANS, Settings
 from zakipost.errors import Forbidden, ValidationFailed
 
 
@@ -16,7 +17,7 @@ class Plan:
     monthly_points: int | None = None
 
 
-BUILT_IN = (Plan("free", api_access=False), Plan("pro", api_access=True))
+BUILT_IN = tuple(Plan(p.name, p.api_access, p.monthly_points) for p in BUILT_IN_PLANS)
 
 
 class PlanWithoutApiAccess(Forbidden):

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import html
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 
 from zakipost.auth.dependencies import ApiAccount
 from zakipost.connection import service as connection_service
 from zakipost.connection.schemas import ConnectRequest, ConnectStarted, TikTokAccountOut
 from zakipost.connection.service import STATE_LIFETIME, CallbackParams
+from zakipost.dashboard.errors import ACCOUNTS_ACTION, message_page
 from zakipost.dashboard.sessions import optional_user
 from zakipost.db.session import ReadSessionDep, SessionDep
 from zakipost.dependencies import (
@@ -150,24 +150,40 @@ async def callback(
         if signed_in is not None:
             return RedirectResponse("/dashboard/accounts?connected=1", status_code=303)
         name = result.connection.username or result.connection.display_name or "your account"
-        return _page(
-            "TikTok account connected",
-            f"<p>@{html.escape(name)} is connected. Its tiktok_account_id is "
-            f"<code>{result.connection.internal_token}</code>.</p>",
+        return message_page(
+            request,
             200,
+            "TikTok account connected",
+            [
+                (
+                    f"@{name} is connected. Its tiktok_account_id is "
+                    f"{result.connection.internal_token}."
+                )
+            ],
+            actions=[ACCOUNTS_ACTION],
         )
-    return _page(
-        "Could not connect TikTok",
-        f"<p role='alert'>{html.escape(result.error_description or 'Unknown error')}</p>",
+    reason = result.error_description or result.error or "TikTok did not say why."
+    if user is not None:
+        # Starting again makes a fresh state, so a stale or used link cannot block it.
+        return message_page(
+            request,
+            400,
+            "Could not connect TikTok",
+            [reason, "Nothing was connected. Try again, or go back to your accounts."],
+            actions=[ACCOUNTS_ACTION],
+            user=user,
+            retry_connect=True,
+        )
+    return message_page(
+        request,
         400,
-    )
-
-
-def _page(title: str, body: str, status: int) -> HTMLResponse:
-    return HTMLResponse(
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(title)}</title></head><body><main><h1>{html.escape(title)}</h1>"
-        f"{body}<p><a href='/dashboard/accounts'>Connected accounts</a></p></main></body></html>",
-        status_code=status,
+        "Could not connect TikTok",
+        [
+            reason,
+            (
+                "Nothing was connected. To try again, start Connect TikTok again where you began "
+                "(log in to ZakiPost to do it from the dashboard)."
+            ),
+        ],
+        actions=[("/dashboard/login?next=/dashboard/accounts", "Log in to try again")],
     )

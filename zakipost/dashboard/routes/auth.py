@@ -37,6 +37,8 @@ async def home(user: OptionalUser) -> RedirectResponse:
 
 
 HOME = "/dashboard/compose"
+# Where a new account lands: the checklist from sign-up to a first post.
+START = "/dashboard/start"
 SIGNUP_CLOSED = "Sign-up is closed on this ZakiPost; ask its operator for an account."
 MISMATCH = "The two new passwords differ; type the same one twice."
 
@@ -186,8 +188,19 @@ async def signup(
     check_csrf(request.cookies.get(PRE_SESSION_CSRF_COOKIE), csrf_token)
     if not settings.security.allow_signup:
         return render(request, "base.html", 403, title="Sign-up is closed", errors=[SIGNUP_CLOSED])
+    # Every field is checked before anything is said, so all their errors show at once.
+    fields: dict[str, str] = {}
+    for check, value in (
+        (account_service.normalize_email, email),
+        (account_service.check_password, password),
+    ):
+        try:
+            check(value)
+        except AppError as exc:
+            fields.update({name: exc.message for name in app_error_fields(exc)})
+    if fields:
+        return _signup_page(request, settings, status=400, email=email, field_errors=fields)
     try:
-        account_service.normalize_email(email)
         # Hashed before the transaction, off the event loop.
         prepared = await account_service.new_password(password)
         async with sessionmaker() as session, session.begin():
@@ -203,7 +216,7 @@ async def signup(
     except AppError as exc:
         fields = {name: exc.message for name in app_error_fields(exc)} or {"email": exc.message}
         return _signup_page(request, settings, status=400, email=email, field_errors=fields)
-    return _signed_in(RedirectResponse("/dashboard/keys", status_code=303), cookie, settings)
+    return _signed_in(RedirectResponse(START, status_code=303), cookie, settings)
 
 
 @router.post("/logout")

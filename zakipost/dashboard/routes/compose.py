@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from zakipost.billing import points
+from zakipost.billing.readiness import readiness
 from zakipost.connection import service as connection_service
 from zakipost.connection.schemas import TikTokAccountOut
 from zakipost.dashboard.compose import (
@@ -26,6 +26,7 @@ from zakipost.dashboard.web import ReadMakerDep, render
 from zakipost.db.session import SessionDep
 from zakipost.dependencies import SessionmakerDep, SettingsDep, TikTokDep, TokenVaultDep
 from zakipost.errors import AppError
+from zakipost.kit.clock import utcnow
 from zakipost.models import ConnectionStatus
 from zakipost.post import service as post_service
 from zakipost.post.schemas import (
@@ -72,7 +73,7 @@ async def _render(
 ) -> Response:
     async with reader() as session:
         connections = await connection_service.list_for(session, user.account.id)
-        balance = await points.balance(session, user.account.id)
+        ready = await readiness(session, settings, user.account, utcnow())
     accounts = [TikTokAccountOut.of(c) for c in connections]
     errors = dict(field_errors or {})
     return render(
@@ -92,7 +93,8 @@ async def _render(
         limits=LIMITS,
         texts=TEXTS,
         cost=settings.billing.publish_cost,
-        balance=balance,
+        balance=ready.balance,
+        ready=ready,
         max_upload_bytes=settings.storage.max_upload_bytes,
     )
 
