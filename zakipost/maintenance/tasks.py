@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import delete
 
+from zakipost.maintenance.expiring import tell_expiring
 from zakipost.models import (
     DashboardSession,
     IdempotencyKey,
@@ -18,6 +19,8 @@ from zakipost.worker import JobContext, TaskRegistry
 
 PRUNE_TASK = "maintenance.prune"
 PRUNE_EVERY = dt.timedelta(hours=1)
+EXPIRING_TASK = "maintenance.connections_expiring"
+EXPIRING_EVERY = dt.timedelta(hours=1)
 # Budget windows and login limits look back a minute to a quarter of an hour.
 BUDGET_KEEP = dt.timedelta(days=1)
 FINISHED_JOBS_KEEP = dt.timedelta(days=7)
@@ -49,3 +52,10 @@ def register(registry: TaskRegistry) -> None:
         return await prune(ctx)
 
     registry.periodic(PRUNE_TASK, every=PRUNE_EVERY)
+
+    @registry.task(EXPIRING_TASK)
+    async def connections_expiring(ctx: JobContext) -> int:
+        async with ctx.fenced() as session:
+            return await tell_expiring(session, ctx.now())
+
+    registry.periodic(EXPIRING_TASK, every=EXPIRING_EVERY)

@@ -19,7 +19,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from zakipost import events
 from zakipost.db.engine import AppSession
@@ -119,9 +119,13 @@ def _json_details(details: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _after_rollback(session: Session) -> None:
-    events.discard_pending(session)
+def _after_soft_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+    # Every rollback() of the outermost transaction, even one that never reached the
+    # database (nothing was executed yet): its events did not happen. A savepoint's
+    # rollback keeps them, as its outer transaction may still commit.
+    if previous_transaction.parent is None:
+        events.discard_pending(session)
 
 
 event.listen(AppSession, "before_commit", _before_commit)
-event.listen(AppSession, "after_rollback", _after_rollback)
+event.listen(AppSession, "after_soft_rollback", _after_soft_rollback)

@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zakipost.config import Settings
-from zakipost.errors import ValidationFailed
+from zakipost.errors import Conflict, ValidationFailed
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import Vault
 from zakipost.media import MediaError, Resolver, check_url_address
@@ -297,6 +297,8 @@ async def send_test(
 ) -> WebhookDelivery:
     """Queue a ``webhook.test`` event for this endpoint only."""
     endpoint = await get_for(session, account_id, endpoint_id)
+    if not endpoint.enabled:
+        raise Conflict("The endpoint is disabled; enable it first, then send the test.")
     now = utcnow()
     delivery = await session.run_sync(
         lambda sync: add_delivery(
