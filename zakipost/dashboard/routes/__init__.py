@@ -9,14 +9,14 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from zakipost.dashboard.routes import accounts, auth, compose, keys, points, posts
+from zakipost.dashboard.routes import accounts, auth, compose, keys, points, posts, webhooks
 from zakipost.dashboard.sessions import CsrfRejected, SignInRequired, optional_user
 from zakipost.dashboard.web import HERE, render
 from zakipost.errors import AppError
 
 PREFIX = "/dashboard"
 
-AREAS = (auth, keys, accounts, compose, posts, points)
+AREAS = (auth, keys, accounts, compose, posts, points, webhooks)
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 router.add_api_route("", auth.home, methods=["GET"])
