@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
 
 from tests.connection.conftest import connect_via_api
+from tests.dashboard.conftest import log_in
 from tests.fixtures.app import AccountWithKeys, create_account
 from tests.fixtures.clock import OffsetClock
 from tests.fixtures.media_server import MediaServer
@@ -206,6 +207,11 @@ class TestRetries:
         ]
         assert endpoint["enabled"] is False
         assert "no delivery succeeded" in endpoint["disabled_reason"]
+        assert (await log_in(client, "owner@example.com", owner.password)).status_code == 303
+        page = await client.get("/dashboard/webhooks")
+        assert "was switched off" in page.text and "no delivery succeeded" in page.text
+        failed_log = await client.get(f"/dashboard/webhooks/{hook['id']}")
+        assert "Gave up after" in failed_log.text
 
         # Nothing more is sent to a disabled endpoint; a retry after fixing it delivers.
         receiver.answers = []
