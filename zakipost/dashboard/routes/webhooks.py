@@ -105,13 +105,15 @@ async def set_enabled(
     sessionmaker: SessionmakerDep,
     settings: SettingsDep,
     vault: VaultDep,
-    enabled: bool = Form(),
+    enabled: str = Form(""),
 ) -> Response:
+    # "true" switches on, anything else off (the page sends "true" or "false").
+    on = enabled == "true"
     async with sessionmaker() as session, session.begin():
         await webhook_service.update(
-            session, settings, vault, user.account.id, webhook_id, WebhookUpdate(enabled=enabled)
+            session, settings, vault, user.account.id, webhook_id, WebhookUpdate(enabled=on)
         )
-    flag = "enabled" if enabled else "disabled"
+    flag = "enabled" if on else "disabled"
     return RedirectResponse(f"/dashboard/webhooks?{flag}=1", status_code=303)
 
 
