@@ -323,6 +323,11 @@ async def disconnect(
         row = await ConnectionRepository.from_session(session).get(connection.id, lock=True)
         if row is None:
             return
+        if row.status is not ConnectionStatus.revoked:
+            events.record(
+                session,
+                events.DomainEvent("connection.revoked", row.account_id, "connection", row.id),
+            )
         row.access_token_encrypted = None
         row.refresh_token_encrypted = None
         row.access_expires_at = None
@@ -330,6 +335,3 @@ async def disconnect(
         row.status = ConnectionStatus.revoked
         row.status_reason = "Disconnected by the owner."
         row.token_generation += 1
-        events.record(
-            session, events.DomainEvent("connection.revoked", row.account_id, "connection", row.id)
-        )
