@@ -163,6 +163,24 @@ class MediaSettings(BaseModel):
     max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
 
 
+class WebhookSettings(BaseModel):
+    """Outbound webhooks to callers (``ZAKIPOST_WEBHOOKS_*``); see docs/webhooks.md."""
+
+    # Lifts the address rule for webhook URLs (and allows http://): development only.
+    allow_private_networks: bool = False
+    # Networks exempt from the address rule, e.g. ["10.0.0.0/8"] (http:// stays refused).
+    allowed_networks: tuple[IPvAnyNetwork, ...] = ()
+    # One delivery attempt: connecting, sending and reading the answer.
+    timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+    # A delivery is retried for this long after its event, then it fails.
+    retry_window_seconds: Annotated[float, Field(gt=0)] = 3 * 24 * 3600.0
+    # First retry delay; doubles each time up to the cap, with jitter.
+    retry_base_seconds: Annotated[float, Field(gt=0)] = 30.0
+    retry_max_delay_seconds: Annotated[float, Field(gt=0)] = 6 * 3600.0
+    # How long the previous secret keeps signing after a rotation, unless the call says.
+    rotation_overlap_seconds: Annotated[int, Field(ge=0, le=30 * 24 * 3600)] = 24 * 3600
+
+
 class StorageSettings(BaseModel):
     """The media store: uploads, and the files TikTok pulls (``ZAKIPOST_STORAGE_*``)."""
 
@@ -225,6 +243,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     sandbox: SandboxSettings = SandboxSettings()
     metrics: MetricsSettings = MetricsSettings()
+    webhooks: WebhookSettings = WebhookSettings()
     plans: tuple[PlanSettings, ...] = ()
 
     @field_validator("log_level")
@@ -350,4 +369,6 @@ def _production_problems(settings: Settings) -> list[str]:
             "ZAKIPOST_METRICS_TOKEN: required in production when metrics are enabled "
             "(or set ZAKIPOST_METRICS_ALLOW_UNPROTECTED=true if only Prometheus can reach them)"
         )
+    if settings.webhooks.allow_private_networks:
+        problems.append("ZAKIPOST_WEBHOOKS_ALLOW_PRIVATE_NETWORKS: must be false in production")
     return problems

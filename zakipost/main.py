@@ -82,6 +82,8 @@ def create_app(
     app.state.media_store = parts.store
     app.state.run_worker = run_worker
     app.state.sandbox_app = parts.sandbox_app
+    # How webhook URLs are resolved when saved (tests: a fake DNS); None: the system's.
+    app.state.webhook_resolver = None
     app.state.tiktok_client_key, app.state.tiktok_client_secret = parts.credentials
 
     install_error_handlers(app)

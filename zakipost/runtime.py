@@ -8,6 +8,7 @@ from zakipost.maintenance import tasks as maintenance_tasks
 from zakipost.publishing import tasks as publishing_tasks
 from zakipost.publishing.deps import PipelineDeps
 from zakipost.upload import tasks as upload_tasks
+from zakipost.webhook import tasks as webhook_tasks
 from zakipost.worker import TaskRegistry, Worker
 
 
@@ -17,6 +18,13 @@ def build_registry(deps: PipelineDeps) -> TaskRegistry:
     connection_tasks.register(registry, deps.tokens)
     upload_tasks.register(registry, deps.settings, deps.store)
     maintenance_tasks.register(registry)
+    webhook_tasks.register(
+        registry,
+        deps.settings,
+        deps.vault,
+        resolver=deps.webhook_resolver,
+        rand=deps.webhook_rand,
+    )
     return registry
 
 

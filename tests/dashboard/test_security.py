@@ -26,7 +26,7 @@ from tests.fixtures.pipeline import settle
 from tests.sandbox.media import make_video
 from zakipost.dashboard.routes import endpoints
 from zakipost.kit.crypto import Vault
-from zakipost.models import Account, ApiKey
+from zakipost.models import Account, ApiKey, WebhookDelivery, WebhookEndpoint
 from zakipost.worker import Worker
 
 # Forms that work before signing in check the double-submit cookie instead of the session.
@@ -44,12 +44,16 @@ class World:
     publish_id: str
     account_id: str
     key_id: str
+    webhook_id: str
+    delivery_id: str
 
     def fill(self, path: str) -> str:
         return (
             path.replace("{publish_id}", self.publish_id)
             .replace("{tiktok_account_id}", self.account_id)
             .replace("{key_id}", self.key_id)
+            .replace("{webhook_id}", self.webhook_id)
+            .replace("{delivery_id}", self.delivery_id)
         )
 
 
@@ -65,9 +69,16 @@ async def world(
     publish_id = await publish(browser, account_id, media_server.url("clip.mp4"))
     await settle(worker, sessionmaker)
     await post_form(browser.client, "/dashboard/keys", "/dashboard/keys/named", {"name": "ci"})
+    # A literal public address: saved without a DNS lookup, and never delivered (no worker).
+    hook_url = "https://93.184.216.34/hook"
+    await post_form(browser.client, "/dashboard/webhooks", "/dashboard/webhooks", {"url": hook_url})
     async with sessionmaker() as session:
         key = (await session.scalars(select(ApiKey))).one()
-    return World(publish_id, account_id, str(key.id))
+        hook = (await session.scalars(select(WebhookEndpoint))).one()
+    await post_form(browser.client, "/dashboard/webhooks", f"/dashboard/webhooks/{hook.id}/test")
+    async with sessionmaker() as session:
+        delivery = (await session.scalars(select(WebhookDelivery))).one()
+    return World(publish_id, account_id, str(key.id), str(hook.id), str(delivery.id))
 
 
 async def every_page(client: httpx.AsyncClient, app: FastAPI, world: World) -> dict[str, str]:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from zakipost import events
 from zakipost.config import Settings
 from zakipost.connection.errors import ConnectionNotFound, InvalidRedirectUrl
 from zakipost.connection.repository import ConnectionRepository
@@ -225,6 +226,12 @@ async def complete_connect(
         connection.scopes = list(grant.scopes or granted)
         await keep_grant(session, vault, connection, grant, now)
         await session.flush()
+        events.record(
+            session,
+            events.DomainEvent(
+                "connection.connected", connection.account_id, "connection", connection.id
+            ),
+        )
     log.info("tiktok_connected", connection_id=str(connection.id))
     return ConnectResult(True, redirect_url, row.account_id, connection=connection)
 
@@ -316,6 +323,11 @@ async def disconnect(
         row = await ConnectionRepository.from_session(session).get(connection.id, lock=True)
         if row is None:
             return
+        if row.status is not ConnectionStatus.revoked:
+            events.record(
+                session,
+                events.DomainEvent("connection.revoked", row.account_id, "connection", row.id),
+            )
         row.access_token_encrypted = None
         row.refresh_token_encrypted = None
         row.access_expires_at = None

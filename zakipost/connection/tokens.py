@@ -28,7 +28,7 @@ from typing import TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from zakipost import metrics
+from zakipost import events, metrics
 from zakipost.connection.errors import ConnectionNotFound, ConnectionRevoked, ReconnectRequired
 from zakipost.connection.refresh_plan import (
     horizon_passed,
@@ -274,7 +274,7 @@ class TokenVault:
                 # The one learning attempt went unanswered too.
                 refusal = lost_twice_reason(unknown_since, row.refresh_sent_at or now)
             if refusal is not None:
-                _require_reconnect(row, refusal)
+                _require_reconnect(session, row, refusal)
             else:
                 if unanswered:
                     unknown_since = row.refresh_sent_at or now
@@ -429,10 +429,14 @@ class TokenVault:
                 Connection, connection_id, with_for_update=True, populate_existing=True
             )
             if row is not None and row.status is ConnectionStatus.active:
-                _require_reconnect(row, reason)
+                _require_reconnect(session, row, reason)
 
 
-def _require_reconnect(row: Connection, reason: str) -> None:
+def _require_reconnect(session: AsyncSession, row: Connection, reason: str) -> None:
+    events.record(
+        session,
+        events.DomainEvent("connection.reconnect_required", row.account_id, "connection", row.id),
+    )
     row.status = ConnectionStatus.reconnect_required
     row.status_reason = reason
     row.refresh_lock_owner = None

@@ -26,6 +26,7 @@ import asyncpg
 from sqlalchemy import ColumnElement, Row, Select, Table, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
 
 from zakipost.models.job import Job
 
@@ -37,14 +38,9 @@ def dialect_name(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-async def insert_job(session: AsyncSession, values: Mapping[str, Any]) -> uuid.UUID | None:
-    """Insert a job unless a queued job holds its queueing_lock; its id, or None if skipped.
-
-    Uses ``ON CONFLICT DO NOTHING`` on the partial unique index, so a duplicate neither
-    raises nor aborts the caller's transaction (PostgreSQL would abort it on an error).
-    """
-    insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
-    stmt = (
+def _insert_job_statement(name: str, values: Mapping[str, Any]) -> Any:
+    insert = postgresql.insert if name == "postgresql" else sqlite.insert
+    return (
         insert(JOBS)
         .values(**values)
         .on_conflict_do_nothing(
@@ -54,7 +50,23 @@ async def insert_job(session: AsyncSession, values: Mapping[str, Any]) -> uuid.U
         )
         .returning(JOBS.c.id)
     )
+
+
+async def insert_job(session: AsyncSession, values: Mapping[str, Any]) -> uuid.UUID | None:
+    """Insert a job unless a queued job holds its queueing_lock; its id, or None if skipped.
+
+    Uses ``ON CONFLICT DO NOTHING`` on the partial unique index, so a duplicate neither
+    raises nor aborts the caller's transaction (PostgreSQL would abort it on an error).
+    """
+    stmt = _insert_job_statement(dialect_name(session), values)
     job_id: uuid.UUID | None = (await session.execute(stmt)).scalar_one_or_none()
+    return job_id
+
+
+def insert_job_sync(session: Session, values: Mapping[str, Any]) -> uuid.UUID | None:
+    """:func:`insert_job` for a synchronous session (a commit hook of the async one)."""
+    stmt = _insert_job_statement(session.get_bind().dialect.name, values)
+    job_id: uuid.UUID | None = session.execute(stmt).scalar_one_or_none()
     return job_id
 
 
@@ -119,6 +131,12 @@ async def notify(session: AsyncSession, channel: str, payload: str = "") -> None
     """Queue a notification for delivery when the transaction commits (PostgreSQL only)."""
     if dialect_name(session) == "postgresql":
         await session.execute(select(func.pg_notify(channel, payload)))
+
+
+def notify_sync(session: Session, channel: str, payload: str = "") -> None:
+    """:func:`notify` for a synchronous session."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_notify(channel, payload)))
 
 
 class Listener:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY_OPTION = "zakipost_read_only"
@@ -72,8 +73,16 @@ def _create_sqlite_engine(url: str, *, echo: bool, pool_size: int) -> AsyncEngin
     return engine
 
 
+class AppSession(Session):
+    """The synchronous session under every ``AsyncSession`` of the app: the class commit
+    hooks listen on (``zakipost.webhook.outbox`` turns recorded domain events into
+    deliveries in the committing transaction)."""
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    return async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=False, sync_session_class=AppSession
+    )
 
 
 def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -82,4 +91,5 @@ def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSes
         engine.execution_options(**{READ_ONLY_OPTION: True}),
         expire_on_commit=False,
         autoflush=False,
+        sync_session_class=AppSession,
     )

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zakipost.account.keys import secret_context
 from zakipost.connection.tokens import access_context, refresh_context
 from zakipost.kit.crypto import Vault
-from zakipost.models import Account, Connection, OAuthState, Post
+from zakipost.models import Account, Connection, OAuthState, Post, WebhookEndpoint
+from zakipost.webhook.signing import previous_secret_context
+from zakipost.webhook.signing import secret_context as webhook_secret
 
 
 @dataclass
@@ -35,6 +37,12 @@ _COLUMNS: tuple[tuple[type[Any], str, Callable[[Any], str]], ...] = (
         lambda row: f"oauth_states.code_verifier:{row.state_hash}",
     ),
     (Post, "upload_url_encrypted", lambda row: f"posts.upload_url:{row.id}"),
+    (WebhookEndpoint, "secret_encrypted", lambda row: webhook_secret(row.id)),
+    (
+        WebhookEndpoint,
+        "previous_secret_encrypted",
+        lambda row: previous_secret_context(row.id),
+    ),
 )
 
 

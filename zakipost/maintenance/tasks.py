@@ -6,21 +6,28 @@ import datetime as dt
 
 from sqlalchemy import delete
 
+from zakipost.maintenance.expiring import tell_expiring
 from zakipost.models import (
     DashboardSession,
+    DeliveryStatus,
     IdempotencyKey,
     Job,
     JobStatus,
     OAuthState,
     RateBudgetUse,
+    WebhookDelivery,
 )
 from zakipost.worker import JobContext, TaskRegistry
 
 PRUNE_TASK = "maintenance.prune"
 PRUNE_EVERY = dt.timedelta(hours=1)
+EXPIRING_TASK = "maintenance.connections_expiring"
+EXPIRING_EVERY = dt.timedelta(hours=1)
 # Budget windows and login limits look back a minute to a quarter of an hour.
 BUDGET_KEEP = dt.timedelta(days=1)
 FINISHED_JOBS_KEEP = dt.timedelta(days=7)
+# The webhook deliveries log keeps a month of settled deliveries.
+SETTLED_DELIVERIES_KEEP = dt.timedelta(days=30)
 
 
 async def prune(ctx: JobContext) -> dict[str, int]:
@@ -33,6 +40,10 @@ async def prune(ctx: JobContext) -> dict[str, int]:
         "jobs": delete(Job).where(
             Job.status.in_([JobStatus.succeeded, JobStatus.cancelled]),
             Job.finished_at < now - FINISHED_JOBS_KEEP,
+        ),
+        "webhook_deliveries": delete(WebhookDelivery).where(
+            WebhookDelivery.status != DeliveryStatus.pending,
+            WebhookDelivery.updated_at < now - SETTLED_DELIVERIES_KEEP,
         ),
     }
     removed: dict[str, int] = {}
@@ -49,3 +60,10 @@ def register(registry: TaskRegistry) -> None:
         return await prune(ctx)
 
     registry.periodic(PRUNE_TASK, every=PRUNE_EVERY)
+
+    @registry.task(EXPIRING_TASK)
+    async def connections_expiring(ctx: JobContext) -> int:
+        async with ctx.fenced() as session:
+            return await tell_expiring(session, ctx.now())
+
+    registry.periodic(EXPIRING_TASK, every=EXPIRING_EVERY)

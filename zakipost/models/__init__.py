@@ -4,6 +4,7 @@ from zakipost.db.base import Base
 from zakipost.models.account import Account
 from zakipost.models.api_key import ApiKey
 from zakipost.models.connection import Connection, ConnectionStatus
+from zakipost.models.connection_expiry_notice import ConnectionExpiryNotice
 from zakipost.models.dashboard_session import DashboardSession
 from zakipost.models.idempotency_key import IdempotencyKey
 from zakipost.models.job import Job, JobStatus
@@ -22,14 +23,18 @@ from zakipost.models.post import (
 )
 from zakipost.models.post_event import PostEvent
 from zakipost.models.rate_budget import RateBudgetUse
+from zakipost.models.webhook_delivery import DeliveryStatus, WebhookDelivery
+from zakipost.models.webhook_endpoint import WebhookEndpoint
 
 __all__ = [
     "Account",
     "ApiKey",
     "Base",
     "Connection",
+    "ConnectionExpiryNotice",
     "ConnectionStatus",
     "DashboardSession",
+    "DeliveryStatus",
     "IdempotencyKey",
     "Job",
     "JobStatus",
@@ -48,4 +53,6 @@ __all__ = [
     "PreparedPhoto",
     "RateBudgetUse",
     "Transfer",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

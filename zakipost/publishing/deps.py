@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,10 @@ class PipelineDeps:
     # Transport for fetching media (tests route it in process); None: the real network.
     media_transport: httpx.AsyncBaseTransport | None = None
     media_resolver: Resolver | None = field(default=None)
+    # How webhook deliveries resolve host names (tests: a fake DNS); None: the system's.
+    webhook_resolver: Resolver | None = None
+    # The jitter of webhook retries: a float in [0, 1) (tests: a seeded Random's random).
+    webhook_rand: Callable[[], float] = random.random
 
     async def fetch_media(
         self, url: str, dest_dir: Path, *, expect: Literal["video", "image"] = "video"

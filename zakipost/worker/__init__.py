@@ -22,7 +22,7 @@ Key contracts (see README.md next to this file):
 
 from zakipost.models.job import Job, JobStatus
 from zakipost.worker.context import JobContext
-from zakipost.worker.enqueue import cancel, enqueue, move_job
+from zakipost.worker.enqueue import cancel, enqueue, enqueue_sync, move_job
 from zakipost.worker.errors import (
     Defer,
     JobError,
@@ -65,6 +65,7 @@ __all__ = [
     "WorkerError",
     "cancel",
     "enqueue",
+    "enqueue_sync",
     "ensure_scheduled",
     "move_job",
 ]

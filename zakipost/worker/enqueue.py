@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from zakipost.db import dialect
 from zakipost.kit.clock import utcnow
@@ -39,33 +40,67 @@ async def enqueue(
     ``run_at`` defaults to ``now`` (itself defaulting to the current time); ``lock``
     serializes jobs that share it; ``max_attempts`` overrides the task's RetryStrategy.
     """
+    values = _job_values(kind, payload, run_at, priority, lock, queueing_lock, max_attempts, now)
+    job_id = await dialect.insert_job(session, values)
+    if job_id is not None:
+        await dialect.notify(session, CHANNEL, kind)
+        wakeup.notify_after_commit(session)
+    return job_id
+
+
+def enqueue_sync(
+    session: Session,
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    run_at: dt.datetime | None = None,
+    priority: int = 0,
+    lock: str | None = None,
+    queueing_lock: str | None = None,
+    max_attempts: int | None = None,
+    now: dt.datetime | None = None,
+) -> uuid.UUID | None:
+    """:func:`enqueue` for the synchronous session under an ``AsyncSession``: for commit
+    hooks (``before_commit``), which run inside the async session's commit and cannot await.
+    """
+    values = _job_values(kind, payload, run_at, priority, lock, queueing_lock, max_attempts, now)
+    job_id = dialect.insert_job_sync(session, values)
+    if job_id is not None:
+        dialect.notify_sync(session, CHANNEL, kind)
+        wakeup.notify_after_commit(session)
+    return job_id
+
+
+def _job_values(
+    kind: str,
+    payload: dict[str, Any] | None,
+    run_at: dt.datetime | None,
+    priority: int,
+    lock: str | None,
+    queueing_lock: str | None,
+    max_attempts: int | None,
+    now: dt.datetime | None,
+) -> dict[str, Any]:
     if run_at is not None and run_at.tzinfo is None:
         raise ValueError("run_at must be an aware datetime")
     if max_attempts is not None and max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
     now = now or utcnow()
-    job_id = await dialect.insert_job(
-        session,
-        {
-            "id": uuid.uuid4(),
-            "kind": kind,
-            "payload": payload or {},
-            "status": JobStatus.todo,
-            "priority": priority,
-            "run_at": run_at or now,
-            "attempts": 0,
-            "max_attempts": max_attempts,
-            "lease_generation": 0,
-            "lock": lock,
-            "queueing_lock": queueing_lock,
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
-    if job_id is not None:
-        await dialect.notify(session, CHANNEL, kind)
-        wakeup.notify_after_commit(session)
-    return job_id
+    return {
+        "id": uuid.uuid4(),
+        "kind": kind,
+        "payload": payload or {},
+        "status": JobStatus.todo,
+        "priority": priority,
+        "run_at": run_at or now,
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "lease_generation": 0,
+        "lock": lock,
+        "queueing_lock": queueing_lock,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 async def cancel(

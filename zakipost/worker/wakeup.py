@@ -58,9 +58,9 @@ def notify() -> None:
         listener()
 
 
-def notify_after_commit(session: AsyncSession) -> None:
+def notify_after_commit(session: AsyncSession | Session) -> None:
     """Wake this process's listeners once ``session``'s transaction commits (not on rollback)."""
-    sync_session = session.sync_session
+    sync_session = session.sync_session if isinstance(session, AsyncSession) else session
     sync_session.info[_PENDING] = True
     if sync_session.info.get(_INSTALLED):
         return

@@ -10,13 +10,13 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from zakipost.dashboard import errors as dashboard_errors
-from zakipost.dashboard.routes import accounts, auth, compose, keys, points, posts, start
+from zakipost.dashboard.routes import accounts, auth, compose, keys, points, posts, start, webhooks
 from zakipost.dashboard.sessions import SignInRequired
 from zakipost.dashboard.web import HERE
 
 PREFIX = "/dashboard"
 
-AREAS = (auth, start, keys, accounts, compose, posts, points)
+AREAS = (auth, start, keys, accounts, compose, posts, points, webhooks)
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 router.add_api_route("", auth.home, methods=["GET"])
