@@ -2,16 +2,17 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from zakipost.connection.refresh_plan import reconnect_by, reconnect_warning
-from zakipost.kit.clock import utcnow
-from zakipost.models import Connection, ConnectionStatus
-from zakipost.plain_text import Text
-from zakipost.publishing.daily_cap import CapState
+from zakipost.connection.status import ConnectionStatus
+from zakipost.publishing.schemas import CapState
 from zakipost.schemas import Schema
+from zakipost.text import Text
+
+if TYPE_CHECKING:
+    from zakipost.models import Connection
 
 REDIRECT_URL_LIMIT = 2000
 
@@ -90,6 +91,10 @@ class TikTokAccountOut(Schema):
     def of(
         cls, connection: Connection, cap: CapState | None = None, *, now: dt.datetime | None = None
     ) -> TikTokAccountOut:
+        # Server side only: imported here so the schemas stay importable without the ORM.
+        from zakipost.connection.refresh_plan import reconnect_by, reconnect_warning
+        from zakipost.kit.clock import utcnow
+
         info: dict[str, Any] | None = connection.creator_info
         capabilities = None
         if info is not None:
