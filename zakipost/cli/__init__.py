@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from zakipost.cli import accounts, security, server
+from zakipost.cli import accounts, security, server, user
 
 app = typer.Typer(
     name="zakipost",
@@ -13,8 +13,18 @@ app = typer.Typer(
     add_completion=False,
 )
 server.register(app)
+user.register(app)
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(security.app, name="security")
+
+
+@app.command()
+def mcp() -> None:
+    """Run the MCP server on stdio (tools: accounts, creator info, publish, post status), on
+    the API client, configured like it (ZAKIPOST_API_URL, ZAKIPOST_CLIENT_KEY, ...)."""
+    from zakipost.mcp_server import run_stdio
+
+    run_stdio()
 
 
 def main() -> None:

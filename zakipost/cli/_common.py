@@ -1,16 +1,20 @@
-"""What every CLI command shares: settings loaded with a readable error, the event loop."""
+"""What every CLI command shares: settings loaded with a readable error, the event loop.
+
+The CLI's modules import the server's stack (settings, SQLAlchemy, Alembic, uvicorn) only
+inside the commands that need it, so ``zakipost --help`` and the API client commands start
+fast; ``tests/test_cli_imports.py`` holds that."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
 
-from zakipost.config import Settings, SettingsError, load_settings
-from zakipost.logging import configure_logging
+if TYPE_CHECKING:
+    from zakipost.config import Settings
 
 T = TypeVar("T")
 console = Console()
@@ -18,6 +22,10 @@ err_console = Console(stderr=True)
 
 
 def settings_or_exit(**overrides: Any) -> Settings:
+    # Imported here: `zakipost --help` and the API client commands never load the settings.
+    from zakipost.config import SettingsError, load_settings
+    from zakipost.logging import configure_logging
+
     try:
         settings = load_settings(**overrides)
     except SettingsError as exc:
