@@ -11,6 +11,8 @@ app = typer.Typer(
     help="ZakiPost: publish to TikTok from anything that can send an HTTP request.",
     no_args_is_help=True,
     add_completion=False,
+    # Plain help: Rich's help panels cost most of `zakipost --help`'s start-up.
+    rich_markup_mode=None,
 )
 server.register(app)
 user.register(app)

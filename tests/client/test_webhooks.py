@@ -1,0 +1,43 @@
+"""The client's and the CLI's webhook methods against the webhook API (``zakipost.webhook``);
+they run once that package is part of the app."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("zakipost.webhook")
+
+from tests.client.conftest import Api
+from zakipost.client import NotFound
+from zakipost.client.models import WebhookDelivery
+
+TARGET = "https://hooks.example.com/zakipost"
+
+
+async def test_webhook_endpoints_and_deliveries(api: Api) -> None:
+    created = await api.call("create_webhook", TARGET, events=["post.published"], description="ci")
+    assert created.secret
+    assert created.url == TARGET and created.events == ["post.published"]
+    assert [w.id for w in await api.call("list_webhooks")] == [created.id]
+    assert (await api.call("get_webhook", created.id)).description == "ci"
+
+    disabled = await api.call("update_webhook", created.id, enabled=False)
+    assert disabled.enabled is False
+    rotated = await api.call("update_webhook", created.id, rotate_secret=True, overlap_seconds=0)
+    assert rotated.secret and rotated.secret != created.secret
+    assert rotated.secret_rotated_at is not None
+
+    await api.call("update_webhook", created.id, enabled=True)
+    sent = await api.call("test_webhook", created.id)
+    page = await api.call("list_deliveries", created.id, limit=10)
+    assert page.items, "the test event is a delivery"
+    delivery = page.items[0]
+    if isinstance(sent, WebhookDelivery):
+        assert sent.id == delivery.id
+    retried = await api.call("retry_delivery", created.id, delivery.id)
+    assert retried is not None
+
+    await api.call("delete_webhook", created.id)
+    with pytest.raises(NotFound):
+        await api.call("get_webhook", created.id)
+    assert await api.call("list_webhooks") == []
