@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from zakipost.connection.horizon import reconnect_by, reconnect_warning
 from zakipost.connection.status import ConnectionStatus
+from zakipost.kit.clock import utcnow
 from zakipost.publishing.schemas import CapState
 from zakipost.schemas import Schema
 from zakipost.text import Text
@@ -91,10 +93,6 @@ class TikTokAccountOut(Schema):
     def of(
         cls, connection: Connection, cap: CapState | None = None, *, now: dt.datetime | None = None
     ) -> TikTokAccountOut:
-        # Server side only: imported here so the schemas stay importable without the ORM.
-        from zakipost.connection.refresh_plan import reconnect_by, reconnect_warning
-        from zakipost.kit.clock import utcnow
-
         info: dict[str, Any] | None = connection.creator_info
         capabilities = None
         if info is not None:
