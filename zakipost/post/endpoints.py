@@ -223,7 +223,18 @@ async def _idempotent(
     "/publish/{publish_id}",
     summary="A post's status, TikTok's ids, the error if any, and its timeline",
     response_model=Envelope[PostOut],
-    responses=error_responses(404),
+    responses={
+        200: {
+            "headers": {
+                "Retry-After": {
+                    "description": "Until the post ends: seconds before reading it again is "
+                    "worth it (its scheduled or deferred time; 2 while queued or processing).",
+                    "schema": {"type": "integer"},
+                }
+            }
+        },
+        **error_responses(404),
+    },
 )
 async def get_post(
     publish_id: str, account: ApiAccount, session: ReadSessionDep, response: Response
