@@ -6,19 +6,41 @@ fast; ``tests/test_cli_imports.py`` holds that."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
-from rich.console import Console
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from zakipost.config import Settings
 
 T = TypeVar("T")
-console = Console()
-err_console = Console(stderr=True)
+
+
+class LazyConsole:
+    """A Rich console made on first use: importing Rich is a good part of the start-up, and
+    ``--help`` never prints through it."""
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    @property
+    def rich(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr)
+        return self._console
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        self.rich.print(*objects, **options)
+
+
+console = LazyConsole()
+err_console = LazyConsole(stderr=True)
 
 
 def settings_or_exit(**overrides: Any) -> Settings:
@@ -37,4 +59,6 @@ def settings_or_exit(**overrides: Any) -> Settings:
 
 
 def run(coro_fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    import asyncio
+
     return asyncio.run(coro_fn(*args))  # type: ignore[arg-type]

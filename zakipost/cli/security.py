@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
@@ -25,6 +24,8 @@ def new_key(key_id: Annotated[str, typer.Argument(help="An id for the key, e.g. 
 @app.command()
 def reencrypt() -> None:
     """Re-encrypt every stored token and secret under the newest master key."""
+    import asyncio
+
     from zakipost.composition import create_vault
     from zakipost.db.engine import create_engine, create_sessionmaker
     from zakipost.maintenance.reencrypt import reencrypt_all

@@ -126,7 +126,7 @@ def _follow(client: Client, publish_id: str, timeout: float, quiet: bool) -> Pos
         return client.wait(publish_id, timeout=timeout, on_update=show)
     from rich.status import Status
 
-    with Status(f"Following {publish_id}…", console=err_console) as status:
+    with Status(f"Following {publish_id}…", console=err_console.rich) as status:
 
         def update(post: PostOut) -> None:
             show(post)
@@ -170,7 +170,7 @@ def _upload_progress(enabled: bool, label: str) -> Iterator[Callable[[int, int],
         DownloadColumn(),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
-        console=err_console,
+        console=err_console.rich,
     ) as progress:
         task = progress.add_task(label, total=None)
 
