@@ -5,7 +5,7 @@ request to the app on the test's event loop. ``api(name, ...)`` calls either the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -15,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tests.client.served import Served, serve
 from tests.connection.conftest import CALLBACK_TARGET
 from tests.fixtures.app import AccountWithKeys, client_for
 from tests.fixtures.consent import consent
@@ -131,3 +132,9 @@ async def connect_with(api: Api, app: FastAPI, client: Any = None) -> str:
 
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A served app for the commands run in subprocesses (one per test module)."""
+    yield from serve(tmp_path_factory)
