@@ -203,6 +203,42 @@ class TestZakipostImports:
         assert all(i.startswith(COMPOSITION_ROOT + " ") for i in importers), importers
 
 
+SERVER_ONLY = ("zakipost.models", "zakipost.db", "zakipost.main", "zakipost.sandbox")
+LIGHT_ROOTS = ("zakipost.client", "zakipost.mcp_server")
+
+
+def reachable(graph: dict[str, list[ImportEdge]], start: str) -> dict[str, list[str]]:
+    """Every module ``start`` can end up importing, with the path that gets there."""
+    paths = {start: [start]}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        for edge in graph.get(node, []):
+            if edge.imported not in paths:
+                paths[edge.imported] = [*paths[node], f"{edge.imported} (line {edge.line})"]
+                queue.append(edge.imported)
+    return paths
+
+
+class TestLightModules:
+    """The API client (and the MCP server on it) reach no server module, even through an
+    import inside a function: the API schemas they share with the server are kept free of
+    the ORM and the web stack. (``tests/client/test_unit.py`` checks the third-party side.)"""
+
+    @pytest.mark.parametrize("root", LIGHT_ROOTS)
+    def test_the_client_reaches_no_server_module(self, root: str) -> None:
+        graph = import_graph(PACKAGE_DIR, "zakipost")
+        roots = [name for name in graph if name == root or name.startswith(root + ".")]
+        assert roots
+        bad = {
+            target: path
+            for name in roots
+            for target, path in reachable(graph, name).items()
+            if target.startswith(SERVER_ONLY)
+        }
+        assert not bad, "\n".join(" -> ".join(path) for path in bad.values())
+
+
 def _write(root: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
         path = root / "pkg" / name

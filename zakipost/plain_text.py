@@ -2,45 +2,21 @@
 
 PostgreSQL refuses NUL in text columns and no database can store a lone surrogate (it is
 not Unicode), so such text fails deep inside a transaction. It is refused here instead,
-with a 422 naming the field: :data:`Text` for the strings of JSON bodies, and
+with a 422 naming the field: :data:`Text` (from :mod:`zakipost.text`, which the API
+schemas import without the web stack) for the strings of JSON bodies, and
 :func:`refuse_unsafe_parameters` (an app-wide dependency) for path ids, query strings and
 form fields.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import Request, params
 from fastapi.routing import APIRoute
-from pydantic import AfterValidator
 
 from zakipost.errors import ValidationFailed
+from zakipost.text import NUL, SURROGATE, Text, text_problem
 
-NUL = "contains a NUL character; remove it"
-SURROGATE = "contains a lone surrogate, which is not Unicode; send UTF-8 text"
-
-
-def text_problem(value: str) -> str | None:
-    """Why ``value`` cannot be taken as text, or None when it can."""
-    if "\x00" in value:
-        return NUL
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return SURROGATE
-    return None
-
-
-def _plain(value: str) -> str:
-    problem = text_problem(value)
-    if problem is not None:
-        raise ValueError(problem)
-    return value
-
-
-Text = Annotated[str, AfterValidator(_plain)]
-"""A string field of a request body: refused with a 422 naming it when not plain text."""
+__all__ = ["NUL", "SURROGATE", "Text", "refuse_unsafe_parameters", "text_problem"]
 
 
 def _refuse(field: str, problem: str) -> ValidationFailed:

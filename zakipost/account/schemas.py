@@ -5,7 +5,7 @@ import uuid
 
 from pydantic import Field
 
-from zakipost.models import PointEntryKind
+from zakipost.billing.kinds import PointEntryKind
 from zakipost.schemas import Schema
 
 

@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from fastapi import APIRouter
-from pydantic import Field
 
 from zakipost.api_key import service as api_key_service
+from zakipost.api_key.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
 from zakipost.auth.dependencies import ApiAccount
 from zakipost.db.session import ReadSessionDep, SessionDep
-from zakipost.plain_text import Text
-from zakipost.schemas import AUTH_ERRORS, Envelope, Schema, error_responses, ok
+from zakipost.schemas import AUTH_ERRORS, Envelope, error_responses, ok
 
 router = APIRouter(tags=["api keys"], responses=error_responses(*AUTH_ERRORS))
-
-
-class ApiKeyCreate(Schema):
-    name: Text = Field(min_length=1, max_length=100, examples=["production"])
-
-
-class ApiKeyOut(Schema):
-    id: uuid.UUID
-    name: str
-    prefix: str
-    created_at: dt.datetime
-    last_used_at: dt.datetime | None
-    revoked_at: dt.datetime | None
-
-
-class ApiKeyCreated(ApiKeyOut):
-    key: str = Field(description="The full key; shown only now.", examples=["zp_sk_..."])
 
 
 @router.get("/api-keys", summary="List named API keys", response_model=Envelope[list[ApiKeyOut]])

@@ -6,20 +6,18 @@ import datetime as dt
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from zakipost.account import service as account_service
-from zakipost.billing import points as points_service
 from zakipost.cli._common import console, err_console, settings_or_exit
-from zakipost.config import Settings
-from zakipost.db.engine import create_engine, create_sessionmaker
-from zakipost.errors import AppError
-from zakipost.kit.crypto import Vault
-from zakipost.models import Account
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from zakipost.config import Settings
+    from zakipost.kit.crypto import Vault
+    from zakipost.models import Account
 
 app = typer.Typer(help="Manage ZakiPost accounts (operators).", no_args_is_help=True)
 T = TypeVar("T")
@@ -30,6 +28,7 @@ AccountArg = Annotated[str, typer.Argument(help="The account's email or id.")]
 @asynccontextmanager
 async def _unit_of_work(settings: Settings) -> AsyncIterator[tuple[AsyncSession, Vault]]:
     from zakipost.composition import create_vault
+    from zakipost.db.engine import create_engine, create_sessionmaker
 
     engine = create_engine(settings.database_url)
     try:
@@ -41,6 +40,8 @@ async def _unit_of_work(settings: Settings) -> AsyncIterator[tuple[AsyncSession,
 
 def _run(work: Callable[[AsyncSession, Vault, Settings], Awaitable[T]]) -> T:
     import asyncio
+
+    from zakipost.errors import AppError
 
     settings = settings_or_exit()
 
@@ -56,6 +57,8 @@ def _run(work: Callable[[AsyncSession, Vault, Settings], Awaitable[T]]) -> T:
 
 
 async def _describe(session: AsyncSession, account: Account) -> dict[str, Any]:
+    from zakipost.billing import points as points_service
+
     return {
         "id": str(account.id),
         "email": account.email,
@@ -88,6 +91,8 @@ def create(
     """Create an account and print its client_key and client_secret."""
 
     async def work(session: AsyncSession, vault: Vault, settings: Settings) -> dict[str, Any]:
+        from zakipost.account import service as account_service
+
         account, credentials = await account_service.create(
             session, settings, vault, email=email, password=password, plan=plan, points_grant=points
         )
@@ -101,6 +106,8 @@ def show(ref: AccountArg, as_json: JsonOpt = False) -> None:
     """Show one account."""
 
     async def work(session: AsyncSession, vault: Vault, settings: Settings) -> dict[str, Any]:
+        from zakipost.account import service as account_service
+
         return await _describe(session, await account_service.find(session, ref))
 
     _print(_run(work), as_json)
@@ -111,6 +118,8 @@ def list_accounts(as_json: JsonOpt = False) -> None:
     """List accounts."""
 
     async def work(session: AsyncSession, vault: Vault, settings: Settings) -> list[dict[str, Any]]:
+        from zakipost.account import service as account_service
+
         return [
             await _describe(session, a) for a in await account_service.list_all(session, limit=1000)
         ]
@@ -119,6 +128,8 @@ def list_accounts(as_json: JsonOpt = False) -> None:
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
+    from rich.table import Table
+
     table = Table("email", "plan", "expires", "points", "client_key")
     for row in rows:
         table.add_row(
@@ -141,7 +152,11 @@ def grant_points(
     """Add points to an account's ledger."""
 
     async def work(session: AsyncSession, vault: Vault, settings: Settings) -> dict[str, Any]:
+        from zakipost.account import service as account_service
+
         account = await account_service.find(session, ref)
+        from zakipost.billing import points as points_service
+
         await points_service.grant(session, account.id, amount, reason=reason)
         return await _describe(session, account)
 
@@ -169,6 +184,8 @@ def set_plan(
             expires_at = expires_at.replace(tzinfo=dt.UTC)
 
     async def work(session: AsyncSession, vault: Vault, settings: Settings) -> dict[str, Any]:
+        from zakipost.account import service as account_service
+
         account = await account_service.find(session, ref)
         await account_service.set_plan(session, settings, account, plan=plan, expires_at=expires_at)
         return await _describe(session, account)
@@ -181,6 +198,8 @@ def rotate_keys(ref: AccountArg, as_json: JsonOpt = False) -> None:
     """Replace an account's client_key and client_secret (the old pair stops working)."""
 
     async def work(session: AsyncSession, vault: Vault, settings: Settings) -> dict[str, Any]:
+        from zakipost.account import service as account_service
+
         account = await account_service.find(session, ref)
         credentials = await account_service.rotate_credentials(session, vault, account)
         return {**await _describe(session, account), "client_secret": credentials.client_secret}
@@ -193,6 +212,8 @@ def show_keys(ref: AccountArg, as_json: JsonOpt = False) -> None:
     """Print an account's client_key and client_secret."""
 
     async def work(session: AsyncSession, vault: Vault, settings: Settings) -> dict[str, Any]:
+        from zakipost.account import service as account_service
+
         account = await account_service.find(session, ref)
         credentials = account_service.reveal_credentials(vault, account)
         return {"client_key": credentials.client_key, "client_secret": credentials.client_secret}

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
 
 from zakipost.cli._common import console, settings_or_exit
-from zakipost.kit.crypto import new_master_key
 
 app = typer.Typer(
     help="Master keys: create one, re-encrypt under the newest.", no_args_is_help=True
@@ -18,12 +16,16 @@ app = typer.Typer(
 @app.command("new-key")
 def new_key(key_id: Annotated[str, typer.Argument(help="An id for the key, e.g. k2.")]) -> None:
     """Print a fresh master key; append it (last) to ZAKIPOST_SECURITY_MASTER_KEYS."""
+    from zakipost.kit.crypto import new_master_key
+
     console.print(new_master_key(key_id))
 
 
 @app.command()
 def reencrypt() -> None:
     """Re-encrypt every stored token and secret under the newest master key."""
+    import asyncio
+
     from zakipost.composition import create_vault
     from zakipost.db.engine import create_engine, create_sessionmaker
     from zakipost.maintenance.reencrypt import reencrypt_all

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import uvicorn
 
 from zakipost.cli._common import console, run, settings_or_exit
-from zakipost.config import Settings
-from zakipost.db import migrate as migrations
-from zakipost.db.engine import create_engine
+
+if TYPE_CHECKING:
+    from zakipost.config import Settings
 
 HostOpt = Annotated[str | None, typer.Option("--host", help="Interface to listen on.")]
 PortOpt = Annotated[int | None, typer.Option("--port", help="Port to listen on.")]
@@ -26,6 +25,9 @@ def _with_server(settings: Settings, host: str | None, port: int | None) -> Sett
 
 
 async def _migrate(settings: Settings) -> None:
+    from zakipost.db import migrate as migrations
+    from zakipost.db.engine import create_engine
+
     engine = create_engine(settings.database_url)
     try:
         await migrations.upgrade(engine)
@@ -61,6 +63,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 def serve(host: HostOpt = None, port: PortOpt = None) -> None:
     """Run the web app and a worker in one process (and the TikTok sandbox when no TikTok
     app is configured). Migrates the database first."""
+    import uvicorn
+
     from zakipost.main import create_app
 
     settings = _with_server(settings_or_exit(), host, port)
@@ -72,6 +76,8 @@ def serve(host: HostOpt = None, port: PortOpt = None) -> None:
 
 def web(host: HostOpt = None, port: PortOpt = None) -> None:
     """Run only the web app (API, dashboard, OAuth callback, media); scale it out freely."""
+    import uvicorn
+
     from zakipost.main import create_app
 
     settings = _with_server(settings_or_exit(), host, port)
@@ -99,6 +105,8 @@ def sandbox(
 ) -> None:
     """Run the TikTok sandbox alone (an emulator of TikTok's OAuth, Content Posting and
     Display APIs) and print its app's credentials."""
+    import uvicorn
+
     from zakipost.composition import standalone_sandbox
 
     settings = settings_or_exit()

@@ -8,8 +8,8 @@ Everything here comes from what TikTok returned with the grant (``expires_in``,
   per connection and token generation (so connections made together spread out, and tests
   are deterministic), and queues one ``connection.refresh`` job for that time.
 - **Lazy**: a TikTok call refreshes first when the token has less than ``lazy_margin`` left.
-- **Horizon**: refreshing does not extend the refresh token's 180 days, so the user must
-  connect again before ``reconnect_by``.
+- **Horizon** (:mod:`zakipost.connection.horizon`): refreshing does not extend the refresh
+  token's 180 days, so the user must connect again before ``reconnect_by``.
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ REFRESH_TASK = "connection.refresh"
 # The share of the access lifetime after which the proactive refresh runs.
 PLAN_SHARE = (0.5, 0.75)
 LAZY_MARGIN_MAX = dt.timedelta(minutes=10)
-# The dashboard and the API warn this long before the user must connect again.
-RECONNECT_WARNING = dt.timedelta(days=14)
 
 
 def refresh_job_lock(connection_id: uuid.UUID) -> str:
@@ -60,36 +58,6 @@ def access_lifetime(connection: Connection) -> dt.timedelta | None:
     if connection.access_expires_at is not None and connection.last_refreshed_at is not None:
         return connection.access_expires_at - connection.last_refreshed_at
     return None
-
-
-def reconnect_by(connection: Connection) -> dt.datetime | None:
-    """When the refresh token dies and the user must have connected again."""
-    return connection.refresh_expires_at
-
-
-def horizon_passed(refresh_expires_at: dt.datetime | None, now: dt.datetime) -> bool:
-    return refresh_expires_at is not None and refresh_expires_at <= now
-
-
-def horizon_reason(refresh_expires_at: dt.datetime) -> str:
-    return (
-        f"TikTok's authorization of this account ended on {refresh_expires_at:%Y-%m-%d %H:%M} "
-        "UTC (TikTok allows 180 days from connecting, and refreshing does not extend them); "
-        "connect the account again."
-    )
-
-
-def reconnect_warning(connection: Connection, now: dt.datetime) -> str | None:
-    """What to tell the user from ``RECONNECT_WARNING`` before the horizon on."""
-    deadline = reconnect_by(connection)
-    if deadline is None or deadline - now > RECONNECT_WARNING:
-        return None
-    if deadline <= now:
-        return horizon_reason(deadline)
-    return (
-        f"TikTok's authorization of this account ends on {deadline:%Y-%m-%d %H:%M} UTC; "
-        "connect it again before then (Connect TikTok, same TikTok account) to keep publishing."
-    )
 
 
 async def queue_refresh(

@@ -2,16 +2,19 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from zakipost.connection.refresh_plan import reconnect_by, reconnect_warning
+from zakipost.connection.horizon import reconnect_by, reconnect_warning
+from zakipost.connection.status import ConnectionStatus
 from zakipost.kit.clock import utcnow
-from zakipost.models import Connection, ConnectionStatus
-from zakipost.plain_text import Text
-from zakipost.publishing.daily_cap import CapState
+from zakipost.publishing.schemas import CapState
 from zakipost.schemas import Schema
+from zakipost.text import Text
+
+if TYPE_CHECKING:
+    from zakipost.models import Connection
 
 REDIRECT_URL_LIMIT = 2000
 

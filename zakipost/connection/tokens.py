@@ -30,13 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zakipost import events, metrics
 from zakipost.connection.errors import ConnectionNotFound, ConnectionRevoked, ReconnectRequired
-from zakipost.connection.refresh_plan import (
-    horizon_passed,
-    horizon_reason,
-    lazy_margin,
-    plan_refresh,
-    queue_refresh,
-)
+from zakipost.connection.horizon import horizon_passed, horizon_reason
+from zakipost.connection.refresh_plan import lazy_margin, plan_refresh, queue_refresh
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import Vault
 from zakipost.logging import get_logger

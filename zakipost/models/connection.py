@@ -1,21 +1,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import uuid
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from zakipost.connection.status import ConnectionStatus
 from zakipost.db.base import RecordModel
 from zakipost.db.types import StrEnumType, UTCDateTime
-
-
-class ConnectionStatus(enum.StrEnum):
-    active = "active"  # tokens work; publishing allowed
-    reconnect_required = "reconnect_required"  # TikTok refused a refresh; the user must re-consent
-    revoked = "revoked"  # disconnected by the owner or by the creator in TikTok
 
 
 class Connection(RecordModel):

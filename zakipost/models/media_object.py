@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import uuid
 from typing import Any
 
@@ -11,13 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from zakipost.db.base import RecordModel
 from zakipost.db.types import StrEnumType, UTCDateTime
 from zakipost.models.post import MediaKind
-
-
-class MediaStatus(enum.StrEnum):
-    pending = "pending"  # announced (presigned or resumable upload), not received whole yet
-    ready = "ready"  # received and checked: usable by a post
-    failed = "failed"  # received but refused by the checks; the file is gone
-    deleted = "deleted"  # expired unused, deleted by its owner, or released after its post
+from zakipost.upload.kinds import MediaStatus
 
 
 class MediaObject(RecordModel):

@@ -1,19 +1,13 @@
 from __future__ import annotations
 
-import enum
 import uuid
 
 from sqlalchemy import BigInteger, ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from zakipost.billing.kinds import PointEntryKind
 from zakipost.db.base import RecordModel
 from zakipost.db.types import StrEnumType
-
-
-class PointEntryKind(enum.StrEnum):
-    grant = "grant"  # points added by an operator or a plan
-    debit = "debit"  # points spent on a publish
-    refund = "refund"  # a debit given back (the publish failed)
 
 
 class PointEntry(RecordModel):

@@ -12,11 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from zakipost.db.base import RecordModel
 from zakipost.db.types import PydanticJSON, StrEnumType, UTCDateTime
 from zakipost.publishing.states import PostStatus, PostStep
-
-
-class MediaKind(enum.StrEnum):
-    video = "video"
-    photo = "photo"
+from zakipost.upload.kinds import MediaKind
 
 
 class PostMode(enum.StrEnum):

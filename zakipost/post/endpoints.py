@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
@@ -12,6 +14,7 @@ from zakipost.auth.dependencies import ApiAccount
 from zakipost.connection import service as connection_service
 from zakipost.db.session import ReadSessionDep, SessionDep
 from zakipost.dependencies import SettingsDep
+from zakipost.kit.clock import utcnow
 from zakipost.models import Account, Post, PostMode
 from zakipost.post import idempotency
 from zakipost.post import service as post_service
@@ -220,12 +223,47 @@ async def _idempotent(
     "/publish/{publish_id}",
     summary="A post's status, TikTok's ids, the error if any, and its timeline",
     response_model=Envelope[PostOut],
-    responses=error_responses(404),
+    responses={
+        200: {
+            "headers": {
+                "Retry-After": {
+                    "description": "Until the post ends: seconds before reading it again is "
+                    "worth it (its scheduled or deferred time; 2 while queued or processing).",
+                    "schema": {"type": "integer"},
+                }
+            }
+        },
+        **error_responses(404),
+    },
 )
 async def get_post(
-    publish_id: str, account: ApiAccount, session: ReadSessionDep
+    publish_id: str, account: ApiAccount, session: ReadSessionDep, response: Response
 ) -> Envelope[PostOut]:
-    return ok(_post_out(await post_service.detail(session, account.id, publish_id)))
+    """While the post has not ended, ``Retry-After`` says when reading it again is worth
+    it: at its scheduled or deferred time, or in a moment while it is queued or processed."""
+    detail = await post_service.detail(session, account.id, publish_id)
+    hint = poll_hint(detail.post, utcnow())
+    if hint is not None:
+        response.headers["Retry-After"] = str(hint)
+    return ok(_post_out(detail))
+
+
+POLL_WHILE_WORKING = 2  # seconds; a post is normally live within about 15 s
+POLL_WHEN_UNKNOWN = 30
+
+
+def poll_hint(post: Post, now: dt.datetime) -> int | None:
+    """Seconds until a caller following ``post`` should read it again; None once it ended."""
+    if post.status in (PostStatus.scheduled, PostStatus.deferred):
+        at = post.run_at or post.scheduled_at
+        if at is not None:
+            return max(POLL_WHILE_WORKING, math.ceil((at - now).total_seconds()))
+        return POLL_WHILE_WORKING
+    if post.status in (PostStatus.queued, PostStatus.processing):
+        return POLL_WHILE_WORKING
+    if post.status is PostStatus.unknown:
+        return POLL_WHEN_UNKNOWN
+    return None
 
 
 @router.get(

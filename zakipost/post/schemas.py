@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AwareDatetime,
@@ -17,10 +17,12 @@ from pydantic import (
     model_validator,
 )
 
-from zakipost.models import Post, PostEvent
-from zakipost.plain_text import Text
 from zakipost.schemas import INT32_MAX, Schema
+from zakipost.text import Text
 from zakipost.tiktok import utf16_length
+
+if TYPE_CHECKING:
+    from zakipost.models import Post, PostEvent
 
 VIDEO_TITLE_LIMIT = 2200
 

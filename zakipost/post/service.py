@@ -15,7 +15,7 @@ from zakipost.billing import points
 from zakipost.config import Settings
 from zakipost.connection import service as connection_service
 from zakipost.connection.errors import ConnectionRevoked, ReconnectRequired
-from zakipost.connection.refresh_plan import horizon_passed, horizon_reason
+from zakipost.connection.horizon import horizon_passed, horizon_reason
 from zakipost.errors import ValidationFailed
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import random_string

@@ -14,18 +14,16 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from pydantic import Field
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zakipost.errors import AppError
 from zakipost.kit.clock import utcnow
 from zakipost.models import Connection, Post, PostMode
+from zakipost.publishing.schemas import PENDING_DRAFTS_LIMIT, CapState
 from zakipost.publishing.states import PostStatus
-from zakipost.schemas import Schema
 
 DAY = dt.timedelta(hours=24)
-PENDING_DRAFTS_LIMIT = 5
 # TikTok refused for the cap although ZakiPost saw no post in the window: try again then.
 UNSEEN_SLOT_WAIT = dt.timedelta(hours=1)
 
@@ -33,20 +31,6 @@ UNSEEN_SLOT_WAIT = dt.timedelta(hours=1)
 class TooManyPendingDrafts(AppError):
     status_code = 429
     code = "too_many_pending_drafts"
-
-
-class CapState(Schema):
-    """Where the creator stands against TikTok's rolling 24-hour limits, as ZakiPost saw it."""
-
-    daily_post_cap: int = Field(
-        description="TikTok's cap for this creator, as learnt (15 at first)."
-    )
-    posts_last_24h: int
-    next_free_slot_at: dt.datetime | None = Field(
-        None, description="When a post slot frees, if the cap is reached now."
-    )
-    pending_drafts: int = Field(description="Drafts sent to the inbox in the last 24 hours.")
-    pending_drafts_limit: int = PENDING_DRAFTS_LIMIT
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from zakipost.models import MediaKind, MediaObject, MediaStatus
-from zakipost.plain_text import Text
 from zakipost.schemas import INT64_MAX, Schema
+from zakipost.text import Text
+from zakipost.upload.kinds import MediaKind, MediaStatus
+
+if TYPE_CHECKING:
+    from zakipost.models import MediaObject
 
 MEDIA_ID_EXAMPLE = "med_Xw3pA9kLq2Rt7Vb1Nc5Dz8Ye"
 MEDIA_EXAMPLE: dict[str, Any] = {
