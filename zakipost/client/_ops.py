@@ -107,6 +107,8 @@ def _set(**values: Any) -> dict[str, Any]:
 
 
 def reply_of(response: httpx.Response) -> Reply:
+    if response.status_code == 204 or not response.content:
+        return Reply(None, "", response.headers)  # e.g. DELETE /v1/webhooks/{id}
     body = response.json()
     if not isinstance(body, dict):
         raise ZakiPostError("The answer is not ZakiPost's envelope.", code="bad_response")
