@@ -146,17 +146,19 @@ async def connect(
     settings: SettingsDep,
     vault: VaultDep,
     tiktok: TikTokDep,
-    redirect_url: str | None = None,
+    redirect_url: Annotated[str | None, Query(alias="redirectUrl")] = None,
+    redirect_url_snake: Annotated[str | None, Query(alias="redirect_url")] = None,
 ) -> dict[str, Any]:
-    """TikTok's consent page for ZakiPost's app; after it the user lands on ``redirect_url``
-    with ``tiktok_account_id`` (the accountId to post with) in the query."""
+    """TikTok's consent page for ZakiPost's app; after it the user lands on ``redirectUrl``
+    (the SDK's ``redirect_url``) with ``tiktok_account_id`` (the accountId to post with) in
+    the query."""
     if platform != "tiktok":
         raise PlatformNotSupported(
             f"ZakiPost connects TikTok accounts only, not {platform!r}.",
             details={"param": "platform"},
         )
     url = await connection_service.begin_connect(
-        session, settings, vault, tiktok, account, redirect_url=redirect_url or None
+        session, settings, vault, tiktok, account, redirect_url=redirect_url or redirect_url_snake or None
     )
     return {"authUrl": url}
 
