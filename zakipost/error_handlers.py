@@ -77,8 +77,21 @@ def _render(
     details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    shapes: Sequence[tuple[str, ErrorShape]] = getattr(request.app.state, "error_shapes", ())
-    path = request.url.path
+    return render_for(request.app.state, request.url.path, status, code, message, details, headers)
+
+
+def render_for(
+    state: Any,
+    path: str,
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """An error answer for ``path``, in its prefix's shape or the public envelope
+    (``state``: the app's state, where :func:`install_error_handlers` put the shapes)."""
+    shapes: Sequence[tuple[str, ErrorShape]] = getattr(state, "error_shapes", ())
     for prefix, shape in shapes:
         if path == prefix or path.startswith(prefix + "/"):
             return shape(status, code, message, details or {}, headers or None)

@@ -131,6 +131,9 @@ class TestPublish:
         )
         assert created["status"] == "scheduled"
         assert created["scheduled_date"] == when
+        later = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moved = await call(codiv.posts.update, created["id"], scheduled_date=later)
+        assert moved["scheduled_date"] == later and moved["status"] == "scheduled"
         deleted = await call(codiv.posts.delete, created["post_id"])
         assert deleted["status"] == "cancelled"
         assert (await call(codiv.posts.get, created["id"]))["status"] == "cancelled"

@@ -135,6 +135,14 @@ class TestErrorShapes:
             "code": "invalid_credentials",
         }
 
+    async def test_401_before_the_body_is_read(self, client: httpx.AsyncClient) -> None:
+        headers = {"Authorization": "Bearer zp_sk_wrong"}
+        zernio = await client.post(f"{ZERNIO}/posts", content=b"{not json", headers=headers)
+        codiv = await client.post(f"{CODIV}/posts", content=b"{not json", headers=headers)
+        assert zernio.status_code == codiv.status_code == 401
+        assert zernio.json()["type"] == "authentication_error"
+        assert codiv.json()["code"] == "invalid_credentials"
+
     async def test_402_points_too_low_and_nothing_written(
         self,
         client: httpx.AsyncClient,

@@ -154,6 +154,12 @@ class TestPublish:
         )
         post_id = created.post.field_id
         assert created.post.status.value == "scheduled"
+        moved = await call(zernio.posts.update, post_id, scheduled_for=when + dt.timedelta(hours=2))
+        assert moved.post is not None and moved.post.scheduledFor is not None
+        assert moved.post.scheduledFor == when + dt.timedelta(hours=2)
+        with pytest.raises(ZernioAPIError) as raised:
+            await call(zernio.posts.update, post_id, content="Edited")
+        assert raised.value.details["code"] == "not_supported"
         await call(zernio.posts.delete, post_id)
         post = (await call(zernio.posts.get, post_id)).post
         assert post.status.value == "cancelled"

@@ -111,7 +111,9 @@ def schedule(value: dt.datetime | None, *, now: dt.datetime) -> dt.datetime | No
     return value if value is not None and value > now else None
 
 
-def status_groups(groups: Mapping[str, Collection[PostStatus]], wanted: str | None) -> Any:
+def status_groups(
+    groups: Mapping[str, frozenset[PostStatus]], wanted: str | None
+) -> frozenset[PostStatus] | None:
     """The ZakiPost statuses behind one of the other product's status names (``None``:
     every status; an empty set: a status ZakiPost never has)."""
     if wanted is None or wanted == "":

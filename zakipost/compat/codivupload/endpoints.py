@@ -5,11 +5,13 @@ API key. Profiles are the connected TikTok accounts."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from zakipost.auth.dependencies import ApiAccount
 from zakipost.compat import posting
@@ -93,7 +95,7 @@ async def list_posts(
     }
 
 
-async def _post(session: Any, account_id: Any, post_id: str) -> dict[str, Any]:
+async def _post(session: AsyncSession, account_id: uuid.UUID, post_id: str) -> dict[str, Any]:
     detail = await post_service.detail(session, account_id, post_id)
     connection = await connection_service.get_for(session, account_id, detail.tiktok_account_id)
     return outbound.post_out(detail.post, connection, detail.tiktok_account_id)
@@ -102,6 +104,22 @@ async def _post(session: Any, account_id: Any, post_id: str) -> dict[str, Any]:
 @router.get("/posts/{post_id}")
 async def get_post(post_id: str, account: ApiAccount, session: ReadSessionDep) -> dict[str, Any]:
     return {"success": True, **await _post(session, account.id, post_id)}
+
+
+@router.put("/posts/{post_id}")
+async def update_post(
+    post_id: str,
+    body: Annotated[dict[str, Any], Body()],
+    account: ApiAccount,
+    session: SessionDep,
+) -> dict[str, Any]:
+    """Only the schedule of a post that has not reached TikTok yet can change."""
+    await post_service.reschedule(session, account, post_id, inbound.reschedule_time(body))
+    return {
+        "success": True,
+        "message": "Post rescheduled.",
+        **await _post(session, account.id, post_id),
+    }
 
 
 @router.delete("/posts/{post_id}")

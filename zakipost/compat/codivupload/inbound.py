@@ -8,6 +8,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import ValidationError
+
 from zakipost.compat.codivupload.errors import (
     PlatformNotSupported,
     ProfileNotFound,
@@ -16,7 +18,7 @@ from zakipost.compat.codivupload.errors import (
 from zakipost.compat.posting import PublishRequest, build, invalid, looks_like_image
 from zakipost.kit.clock import utcnow
 from zakipost.models import Connection
-from zakipost.post.schemas import PhotoPublishRequest, VideoPublishRequest
+from zakipost.post.schemas import PhotoPublishRequest, ScheduleChange, VideoPublishRequest
 
 _FIELDS = frozenset(
     {
@@ -171,3 +173,22 @@ def translate(body: dict[str, Any], connections: Sequence[Connection]) -> Publis
     if description and not draft:
         fields["title"] = description
     return build(VideoPublishRequest, fields, {**FIELD_NAMES, "title": "description"})
+
+
+def reschedule_time(body: dict[str, Any]) -> dt.datetime:
+    """The new time of a ``PUT /posts/{id}``: ZakiPost changes only the schedule."""
+    other = sorted(key for key in body if key != "scheduled_date")
+    if other:
+        raise UnsupportedFeature(
+            f"ZakiPost changes only scheduled_date on an accepted post, not {', '.join(other)}; "
+            "delete the post and create it again instead.",
+            details={"param": other[0]},
+        )
+    moment = _scheduled(body.get("scheduled_date"))
+    if moment is None:
+        raise invalid("scheduled_date", "is required and must be in the future")
+    try:
+        return ScheduleChange(scheduled_at=moment).scheduled_at
+    except ValidationError as exc:
+        message = str(exc.errors()[0].get("msg", "is invalid")).removeprefix("Value error, ")
+        raise invalid("scheduled_date", message) from None

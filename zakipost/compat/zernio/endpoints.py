@@ -107,6 +107,23 @@ async def get_post(post_id: str, account: ApiAccount, session: ReadSessionDep) -
     return {"post": outbound.post_out(detail.post, detail.tiktok_account_id)}
 
 
+@router.put("/posts/{post_id}")
+async def update_post(
+    post_id: str,
+    body: Annotated[dict[str, Any], Body()],
+    account: ApiAccount,
+    session: SessionDep,
+) -> dict[str, Any]:
+    """Only the schedule of a post that has not reached TikTok yet can change."""
+    when = inbound.reschedule_time(body)
+    await post_service.reschedule(session, account, post_id, when)
+    detail = await post_service.detail(session, account.id, post_id)
+    return {
+        "message": "Post rescheduled.",
+        "post": outbound.post_out(detail.post, detail.tiktok_account_id),
+    }
+
+
 @router.delete("/posts/{post_id}")
 async def delete_post(
     post_id: str, account: ApiAccount, session: SessionDep, settings: SettingsDep
@@ -158,7 +175,12 @@ async def connect(
             details={"param": "platform"},
         )
     url = await connection_service.begin_connect(
-        session, settings, vault, tiktok, account, redirect_url=redirect_url or redirect_url_snake or None
+        session,
+        settings,
+        vault,
+        tiktok,
+        account,
+        redirect_url=redirect_url or redirect_url_snake or None,
     )
     return {"authUrl": url}
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from pydantic import ValidationError
+
 from zakipost.compat.posting import (
     VIDEO_EXTENSIONS,
     PublishRequest,
@@ -25,6 +27,7 @@ from zakipost.kit.clock import utcnow
 from zakipost.post.schemas import (
     PHOTO_TITLE_LIMIT,
     PhotoPublishRequest,
+    ScheduleChange,
     VideoPublishRequest,
 )
 
@@ -359,3 +362,27 @@ def _direct_fields(settings: dict[str, Any]) -> dict[str, Any]:
 
 def _drop_none(fields: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
+
+
+def reschedule_time(body: dict[str, Any]) -> dt.datetime:
+    """The new time of a ``PUT /v1/posts/{id}``: ZakiPost changes only the schedule."""
+    other = sorted(key for key in body if key not in ("scheduledFor", "timezone"))
+    if other:
+        raise UnsupportedFeature(
+            f"ZakiPost changes only scheduledFor on an accepted post, not {', '.join(other)}; "
+            "delete the post and create it again instead.",
+            details={"param": other[0]},
+        )
+    if body.get("scheduledFor") is None:
+        raise invalid("scheduledFor", "is required")
+    moment = _when(body["scheduledFor"], body.get("timezone"), "scheduledFor")
+    return _checked_schedule(moment)
+
+
+def _checked_schedule(moment: dt.datetime) -> dt.datetime:
+    try:
+        checked = ScheduleChange(scheduled_at=moment).scheduled_at
+    except ValidationError as exc:
+        message = str(exc.errors()[0].get("msg", "is invalid")).removeprefix("Value error, ")
+        raise invalid("scheduledFor", message) from None
+    return checked
