@@ -256,3 +256,9 @@ class TestListing:
         assert [p["post_id"] for p in page.json()["posts"]] == [first["post_id"]]
         assert page.json()["total"] == 2
         assert second["status"] == "scheduled"
+
+
+class TestSchema:
+    def test_the_compatibility_routes_stay_out_of_zakiposts_openapi(self, app) -> None:
+        paths = app.openapi()["paths"]
+        assert paths and not [path for path in paths if path.startswith("/compat")]
