@@ -4,7 +4,6 @@ post service, and posts read back by status group and page number."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import uuid
 from collections.abc import Collection, Mapping
@@ -104,11 +103,6 @@ def shorten(text: str, limit: int) -> str:
     while utf16_length(text) > limit:
         text = text[:-1]
     return text.rstrip()
-
-
-def schedule(value: dt.datetime | None, *, now: dt.datetime) -> dt.datetime | None:
-    """A schedule at or before now means now."""
-    return value if value is not None and value > now else None
 
 
 def status_groups(

@@ -34,6 +34,15 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 RequestId = Annotated[str | None, Header(alias="x-request-id")]
 
 
+def _request_key(request_id: str | None) -> str | None:
+    """The SDK's request id as an idempotency key (in a namespace of its own), when it is
+    one an Idempotency-Key could be; otherwise the request is just not deduplicated."""
+    if not request_id:
+        return None
+    key = f"x-request-id:{request_id}"
+    return key if len(key) <= idempotency.MAX_KEY_LENGTH and key.isprintable() else None
+
+
 def profile_id(account: Account) -> str:
     """Zernio groups accounts in profiles; a ZakiPost account is one profile."""
     return str(account.id)
@@ -60,8 +69,9 @@ async def create_post(
             answer["warnings"] = translated.warnings
         return answer
 
+    key = idempotency_key if idempotency_key is not None else _request_key(request_id)
     status, answer, replayed = await idempotency.once(
-        session, account.id, idempotency_key or request_id, f"{PREFIX}/v1/posts", body, accept
+        session, account.id, key, f"{PREFIX}/v1/posts", body, accept
     )
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return JSONResponse(answer, status_code=201 if status == 200 else status, headers=headers)

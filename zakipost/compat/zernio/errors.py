@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from zakipost.errors import BadRequest, NotFound
+from zakipost.errors import BadRequest
 
 _TYPES = {
     401: "authentication_error",
@@ -29,12 +29,6 @@ class UnsupportedFeature(BadRequest):
     """ZakiPost does not offer this part of Zernio's API."""
 
     code = "not_supported"
-
-
-class AccountNotFound(NotFound):
-    """No connected TikTok account with this id."""
-
-    code = "account_not_found"
 
 
 def error_response(

@@ -283,6 +283,11 @@ def translate(body: dict[str, Any], *, public_url: str) -> Translated:
     if media_type is not None and media_type != ("photo" if photo else "video"):
         raise invalid("tiktokSettings.mediaType", f"is {media_type!r} but the media are not")
 
+    if inbox and not photo and content:
+        warnings.append(
+            "content is not sent to TikTok for an inbox draft: the creator writes the caption "
+            "in the TikTok app."
+        )
     common: dict[str, Any] = {
         "tiktok_account_id": account_id,
         "post_mode": "draft" if inbox else "direct",
