@@ -26,6 +26,7 @@ LimitFor = Callable[[str, str], int | None]
 # upload chunk rules): the media routes are not capped by this limit.
 _STREAMED_UPLOADS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("POST", re.compile(r"/v1/media/?")),
+    ("POST", re.compile(r"/compat/zernio/api/v1/media/?")),
     ("PUT", re.compile(r"/v1/media/uploads/[^/]+/?")),
     ("POST", re.compile(r"/dashboard/media/?")),
     ("PUT", re.compile(r"/sandbox/upload/?")),

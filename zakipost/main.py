@@ -13,6 +13,8 @@ from zakipost import __version__
 from zakipost.api import router as api_router
 from zakipost.auth.dependencies import AuthenticateFirst
 from zakipost.body_limit import BodyLimitMiddleware, limits_from
+from zakipost.compat import ERROR_SHAPES as COMPAT_ERROR_SHAPES
+from zakipost.compat import router as compat_router
 from zakipost.composition import Components, build_components
 from zakipost.config import Settings
 from zakipost.connection.endpoints import callback_router
@@ -86,7 +88,7 @@ def create_app(
     app.state.webhook_resolver = None
     app.state.tiktok_client_key, app.state.tiktok_client_secret = parts.credentials
 
-    install_error_handlers(app)
+    install_error_handlers(app, COMPAT_ERROR_SHAPES)
     # Outermost last: the body's size is checked first, then /v1 credentials, both before
     # anything reads the body.
     app.add_middleware(AuthenticateFirst)
@@ -98,6 +100,7 @@ def create_app(
     app.include_router(api_router)
     app.include_router(callback_router)
     app.include_router(media_router)
+    app.include_router(compat_router)
     dashboard.install(app)
     install_docs(app)
     app.add_api_route("/", landing_page, methods=["GET"], include_in_schema=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import Headers, State
@@ -14,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from zakipost.api_key import service as api_key_service
 from zakipost.billing.plans import require_api_access
 from zakipost.dependencies import SettingsDep
-from zakipost.error_handlers import error_body
+from zakipost.error_handlers import render_for
 from zakipost.errors import Unauthorized
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import digest_matches
@@ -87,8 +86,8 @@ async def authenticated_account(request: Request) -> Account:
 
 
 class AuthenticateFirst:
-    """Resolves the API credentials of ``/v1`` requests that carry a body before the body
-    is read, so an unauthenticated request is refused (401) without its body costing
+    """Resolves the API credentials of ``/v1`` (and ``/compat``) requests that carry a body
+    before the body is read, so an unauthenticated request is refused (401) without its body costing
     anything; the endpoint's dependency then reuses the account."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -98,17 +97,21 @@ class AuthenticateFirst:
         if (
             scope["type"] != "http"
             or scope["method"] not in _BODY_METHODS
-            or not scope["path"].startswith("/v1/")
+            or not scope["path"].startswith(_API_PREFIXES)
         ):
             await self.app(scope, receive, send)
             return
         try:
             account = await resolve_account(scope["app"].state, Headers(scope=scope))
         except InvalidCredentials as exc:
-            response = JSONResponse(
-                error_body(exc.code, exc.message, exc.details),
-                status_code=exc.status_code,
-                headers={**(exc.headers or {}), "Connection": "close"},
+            response = render_for(
+                scope["app"].state,
+                scope["path"],
+                exc.status_code,
+                exc.code,
+                exc.message,
+                exc.details,
+                {**(exc.headers or {}), "Connection": "close"},
             )
             await response(scope, receive, send)
             return
@@ -118,6 +121,8 @@ class AuthenticateFirst:
 
 _RESOLVED = "zakipost.api_account"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The compatibility surfaces (zakipost.compat) authenticate with the same keys.
+_API_PREFIXES = ("/v1/", "/compat/")
 
 
 async def api_account(

@@ -33,5 +33,8 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# "function": commit before the response is sent. With FastAPI's default ("request") the
+# commit ran after it, so a client over a real socket could act on an answer (a connect
+# link, a publish_id) before its rows were visible, and a failed commit went unreported.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]

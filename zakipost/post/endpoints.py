@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
 
 from zakipost.auth.dependencies import ApiAccount
 from zakipost.connection import service as connection_service
@@ -194,29 +193,11 @@ async def _idempotent(
     fingerprint_body: dict[str, Any],
     accept: Any,
 ) -> JSONResponse:
-    if key is None:
-        return JSONResponse(await accept())
-    key = idempotency.check_key(key)
-    fingerprint = idempotency.request_hash("POST", path, fingerprint_body)
-    stored = await idempotency.replay(session, account.id, key, fingerprint)
-    if stored is not None:
-        return JSONResponse(
-            stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"}
-        )
-    try:
-        # The key row goes in first, so a concurrent twin waits on it and then replays.
-        await idempotency.remember(session, account.id, key, fingerprint, 0, {})
-    except IntegrityError:
-        await session.rollback()
-        stored = await idempotency.replay(session, account.id, key, fingerprint)
-        if stored is None or stored[0] == 0:
-            raise
-        return JSONResponse(
-            stored[1], status_code=stored[0], headers={"Idempotent-Replayed": "true"}
-        )
-    body = await accept()
-    await idempotency.complete(session, account.id, key, 200, body)
-    return JSONResponse(body)
+    status, body, replayed = await idempotency.once(
+        session, account.id, key, path, fingerprint_body, accept
+    )
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 @router.get(

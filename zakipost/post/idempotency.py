@@ -6,9 +6,11 @@ import datetime as dt
 import hashlib
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zakipost.errors import ValidationFailed
@@ -98,3 +100,34 @@ async def complete(
     row.response_status = status
     row.response_body = body
     await session.flush()
+
+
+async def once(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    key: str | None,
+    path: str,
+    fingerprint_body: dict[str, Any],
+    accept: Callable[[], Awaitable[dict[str, Any]]],
+) -> tuple[int, dict[str, Any], bool]:
+    """Run ``accept`` once per key: ``(status, body, replayed)``. Without a key it just
+    runs; a key seen with the same body replays the first answer."""
+    if key is None:
+        return 200, await accept(), False
+    key = check_key(key)
+    fingerprint = request_hash("POST", path, fingerprint_body)
+    stored = await replay(session, account_id, key, fingerprint)
+    if stored is not None:
+        return stored[0], stored[1], True
+    try:
+        # The key row goes in first, so a concurrent twin waits on it and then replays.
+        await remember(session, account_id, key, fingerprint, 0, {})
+    except IntegrityError:
+        await session.rollback()
+        stored = await replay(session, account_id, key, fingerprint)
+        if stored is None or stored[0] == 0:
+            raise
+        return stored[0], stored[1], True
+    body = await accept()
+    await complete(session, account_id, key, 200, body)
+    return 200, body, False

@@ -4,11 +4,12 @@ connection's public id (``internal_token``) instead of looking it up per post.""
 from __future__ import annotations
 
 import datetime as dt
+import typing
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zakipost.models import Connection, Post, PostEvent
@@ -27,6 +28,24 @@ def _with_account_id() -> Select[Post, uuid.UUID]:
     return select(Post, Connection.internal_token).join(
         Connection, Connection.id == Post.connection_id
     )
+
+
+_Q = typing.TypeVar("_Q", bound=Select[*tuple[typing.Any, ...]])
+
+
+def _filtered(
+    query: _Q,
+    status: PostStatus | None,
+    statuses: Collection[PostStatus] | None,
+    connection_id: uuid.UUID | None,
+) -> _Q:
+    if status is not None:
+        query = query.where(Post.status == status)
+    if statuses is not None:
+        query = query.where(Post.status.in_(list(statuses)))
+    if connection_id is not None:
+        query = query.where(Post.connection_id == connection_id)
+    return query
 
 
 class PostRepository:
@@ -61,13 +80,14 @@ class PostRepository:
         connection_id: uuid.UUID | None = None,
         limit: int = 50,
         before: tuple[dt.datetime, uuid.UUID] | None = None,
+        statuses: Collection[PostStatus] | None = None,
+        offset: int = 0,
     ) -> list[PostRow]:
-        """Newest first, ``limit`` rows, strictly older than ``before`` (created_at, id)."""
+        """Newest first, ``limit`` rows, strictly older than ``before`` (created_at, id),
+        after skipping ``offset`` (for callers that page by number); ``statuses`` keeps
+        posts in any of these statuses."""
         query = _with_account_id().where(Post.account_id == account_id)
-        if status is not None:
-            query = query.where(Post.status == status)
-        if connection_id is not None:
-            query = query.where(Post.connection_id == connection_id)
+        query = _filtered(query, status, statuses, connection_id)
         if before is not None:
             created_at, post_id = before
             query = query.where(
@@ -77,9 +97,20 @@ class PostRepository:
                 )
             )
         rows = await self.session.execute(
-            query.order_by(Post.created_at.desc(), Post.id.desc()).limit(limit)
+            query.order_by(Post.created_at.desc(), Post.id.desc()).offset(offset).limit(limit)
         )
         return [PostRow(post, str(token)) for post, token in rows.all()]
+
+    async def count(
+        self,
+        account_id: uuid.UUID,
+        *,
+        statuses: Collection[PostStatus] | None = None,
+        connection_id: uuid.UUID | None = None,
+    ) -> int:
+        query = select(func.count()).select_from(Post).where(Post.account_id == account_id)
+        query = _filtered(query, None, statuses, connection_id)
+        return int((await self.session.execute(query)).scalar_one())
 
     async def timeline(self, post_id: uuid.UUID) -> Sequence[PostEvent]:
         result = await self.session.scalars(

@@ -128,7 +128,8 @@ async def spool_raw(
 class _FilePart:
     """Multipart parser callbacks that keep the `file` field's bytes and its part headers."""
 
-    def __init__(self) -> None:
+    def __init__(self, field: str = FILE_FIELD) -> None:
+        self.field = field.encode()
         self.headers: dict[bytes, bytes] = {}
         self._field = b""
         self._value = b""
@@ -154,7 +155,7 @@ class _FilePart:
 
     def on_headers_finished(self) -> None:
         _, options = parse_options_header(self.headers.get(b"content-disposition", b""))
-        self.in_file = options.get(b"name") == FILE_FIELD.encode() and not self.seen_file
+        self.in_file = options.get(b"name") == self.field and not self.seen_file
         if self.in_file:
             self.seen_file = True
             raw_name = options.get(b"filename")
@@ -174,11 +175,16 @@ class _FilePart:
 
 
 async def spool_multipart(
-    chunks: AsyncIterator[bytes], boundary: bytes, directory: Path, max_bytes: int
+    chunks: AsyncIterator[bytes],
+    boundary: bytes,
+    directory: Path,
+    max_bytes: int,
+    *,
+    field: str = FILE_FIELD,
 ) -> SpooledFile:
-    """The `file` field of a multipart/form-data body to a staging file; other fields are
-    read past and dropped."""
-    part = _FilePart()
+    """The ``field`` field (`file`) of a multipart/form-data body to a staging file; other
+    fields are read past and dropped."""
+    part = _FilePart(field)
     parser = MultipartParser(
         boundary,
         {
@@ -234,9 +240,11 @@ async def receive(
     max_bytes: int,
     *,
     filename: str | None = None,
+    field: str = FILE_FIELD,
 ) -> SpooledFile:
-    """A request body to a staging file: the `file` field of a multipart/form-data body, or
-    a raw body sent with the file's media type (``?filename=`` names it)."""
+    """A request body to a staging file: the ``field`` field (`file`) of a
+    multipart/form-data body, or a raw body sent with the file's media type (``?filename=``
+    names it)."""
     raw_type, options = parse_options_header(headers.get("content-type", ""))
     media_type = raw_type.decode("latin-1").strip().lower()
     multipart = media_type == "multipart/form-data"
@@ -247,7 +255,7 @@ async def receive(
         boundary = options.get(b"boundary")
         if not boundary:
             raise MalformedMultipart("The multipart/form-data Content-Type has no boundary.")
-        return await spool_multipart(chunks, boundary, directory, max_bytes)
+        return await spool_multipart(chunks, boundary, directory, max_bytes, field=field)
     if not _raw_type_allowed(media_type):
         raise UnsupportedUploadType(
             f"The body was sent as {media_type or 'no Content-Type'}. {HOW_TO_SEND}",

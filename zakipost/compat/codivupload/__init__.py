@@ -1,0 +1,1 @@
+"""CodivUpload's API (``codivupload``) for TikTok posts, under ``/compat/codivupload/v1``."""

@@ -1,0 +1,1 @@
+"""Zernio's API (``late-sdk``) for TikTok posts, under ``/compat/zernio/api``."""
