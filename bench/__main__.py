@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--only accept,relay,memory,latency]``: see docs/benchmarks.md."""
+"""``python -m bench [--quick] [--only accept,relay,memory,latency,throughput]``: see docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from typing import Any
 
 from bench._env import Options, Table, Verdict
 
-SECTIONS = ("accept", "relay", "memory", "latency")
+SECTIONS = ("accept", "relay", "memory", "latency", "throughput")
 
 
 def _runner(name: str) -> Callable[[Path, Options], Coroutine[Any, Any, list[Verdict]]]:
@@ -35,6 +35,10 @@ def _runner(name: str) -> Callable[[Path, Options], Coroutine[Any, Any, list[Ver
         from bench import memory
 
         return memory.run
+    if name == "throughput":
+        from bench import throughput
+
+        return throughput.run
     from bench import latency
 
     return latency.run
