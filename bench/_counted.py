@@ -8,6 +8,9 @@ database transactions the process ran. A daemon thread writes it to ``COUNT_FILE
 replaced atomically) every 100 ms, so the benchmark reads it while the process runs. Nothing
 in ZakiPost is changed: the listener is attached to the ``Engine`` class before the command
 creates its engines.
+
+With ``BENCH_PROFILE`` set, SIGUSR1 starts a cProfile of the process (CPU time) and a second
+SIGUSR1 writes it to ``$BENCH_PROFILE.<pid>.txt``.
 """
 
 from __future__ import annotations
@@ -57,6 +60,29 @@ def main(argv: list[str]) -> None:
     event.listen(Engine, "begin", _on_begin)
     threading.Thread(target=_writer, args=(path,), daemon=True, name="tx-count").start()
     from zakipost.cli import main as zakipost_main
+
+    profile_to = os.environ.get("BENCH_PROFILE")
+    if profile_to:
+        import cProfile
+        import pstats
+        import signal
+
+        profiler = cProfile.Profile(time.process_time)
+        state = {"on": False}
+
+        def toggle(*_: object) -> None:
+            if not state["on"]:
+                profiler.enable()
+                state["on"] = True
+                return
+            profiler.disable()
+            out = Path(profile_to + f".{os.getpid()}.txt")
+            with out.open("w") as fh:
+                stats = pstats.Stats(profiler, stream=fh)
+                stats.sort_stats("cumulative").print_stats(80)
+                stats.sort_stats("tottime").print_stats(60)
+
+        signal.signal(signal.SIGUSR1, toggle)
 
     sys.argv = ["zakipost", *argv[1:]]
     zakipost_main()

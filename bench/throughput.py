@@ -22,12 +22,17 @@ processes x ``ZAKIPOST_WORKER_CONCURRENCY``), and nothing else.
 Transactions per post: every ZakiPost process runs under ``bench._counted``, which counts
 SQLAlchemy's ``begin`` events (commits and rollbacks alike) over the window; on PostgreSQL
 the table adds the delta of ``pg_stat_database`` (xact_commit + xact_rollback) as a check.
+
+For development: ``BENCH_THROUGHPUT_DBS=sqlite`` runs one database; ``BENCH_PROFILE=/tmp/p``
+writes a cProfile (CPU time) of each ZakiPost process over the window to ``/tmp/p.<pid>.txt``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -111,6 +116,15 @@ async def _drop_pg_db() -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+def _toggle_profiles(services: list[Service]) -> bool:
+    """With BENCH_PROFILE set, start (then stop and write) each process's profile."""
+    if "BENCH_PROFILE" not in os.environ:
+        return False
+    for service in services:
+        os.kill(service.pid, signal.SIGUSR1)
+    return True
 
 
 class Stack:
@@ -330,11 +344,14 @@ async def _measure_db(db: str, root: Path, opts: Options, n: int) -> dict[str, A
                     raise RuntimeError(f"publish answered {response.status_code}: {response.text}")
                 accepted[response.json()["data"]["publish_id"]] = time.time()
 
+            _toggle_profiles(zakipost)
             started = time.time()
             await asyncio.gather(*(submit(a) for a in account_ids))
             submitted = time.time()
             await _wait_all(engine, n, stack, within=120.0 if opts.quick else 600.0)
             cpu_after = [proc_cpu_seconds(s.pid) for s in [*zakipost, sandbox]]
+            if _toggle_profiles(zakipost):
+                await asyncio.sleep(5.0)  # the profiles are written
             await asyncio.sleep(0.3)
             tx_after = sum(_counted.read(p) for p in counts)
             # PostgreSQL publishes a backend's counters within a second or so of its
@@ -498,7 +515,7 @@ async def run(root: Path, opts: Options) -> list[Verdict]:
     )
     verdicts: list[Verdict] = []
     results: list[dict[str, Any]] = []
-    for db in ("sqlite", "postgresql"):
+    for db in os.environ.get("BENCH_THROUGHPUT_DBS", "sqlite,postgresql").split(","):
         if db == "postgresql":
             problem = await _ensure_pg_db()
             if problem:
