@@ -311,8 +311,8 @@ async def _measure_db(db: str, root: Path, opts: Options, n: int) -> dict[str, A
         ]
         for i in range(WORKERS[db] if db == "postgresql" else 0):
             zakipost.append(counted(f"worker{i + 1}", ["worker"]))
-        await wait_http(f"{sandbox_url}/_sandbox/config", sandbox)
-        await wait_http(f"{base}/healthz", zakipost[0])
+        await wait_http(f"{sandbox_url}/_sandbox/config", sandbox, within=180.0)
+        await wait_http(f"{base}/healthz", zakipost[0], within=180.0)
         await wait_http(f"http://{HOST}:{source_port}/{clip.path.name}", source)
         for worker in zakipost[1:]:
             await wait_for_log(worker, "worker.started")
