@@ -58,9 +58,7 @@ class PostRun:
         this job's lease; returns what ``change`` returned."""
         self._written = None
         async with self.ctx.fenced() as session:
-            post = await session.get(
-                Post, self.post_id, with_for_update=True, populate_existing=True
-            )
+            post = await session.get(Post, self.post_id, with_for_update=True)
             if post is None:
                 raise PostFailure("post_missing", "The post no longer exists.")
             result = change(session, post)
