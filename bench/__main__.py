@@ -1,4 +1,5 @@
-"""``python -m bench [--quick] [--only accept,relay,memory,latency,startup]``: see docs/benchmarks.md."""
+"""``python -m bench [--quick] [--only accept,relay,memory,latency,throughput,startup]``:
+see docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from typing import Any
 
 from bench._env import Options, Table, Verdict
 
-SECTIONS = ("accept", "relay", "memory", "latency", "startup")
+SECTIONS = ("accept", "relay", "memory", "latency", "throughput", "startup")
 
 
 def _runner(name: str) -> Callable[[Path, Options], Coroutine[Any, Any, list[Verdict]]]:
@@ -39,6 +40,10 @@ def _runner(name: str) -> Callable[[Path, Options], Coroutine[Any, Any, list[Ver
         from bench import startup
 
         return startup.run
+    if name == "throughput":
+        from bench import throughput
+
+        return throughput.run
     from bench import latency
 
     return latency.run

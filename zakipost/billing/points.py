@@ -1,11 +1,17 @@
-"""The points ledger: append-only entries whose sum is the balance."""
+"""The points ledger: append-only entries whose sum is the balance.
+
+The balance is also kept on the account row (``Account.points_balance``) and moved by the
+same amount in the same transaction as every entry, through :func:`_add`: reading it, or
+checking it before a debit, costs one row instead of a ``SUM`` over a ledger that grows with
+every publish. Every entry goes through this module, so the two cannot drift apart.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zakipost.errors import PaymentRequired, ValidationFailed
@@ -23,12 +29,22 @@ async def _lock_ledger(session: AsyncSession, account_id: uuid.UUID) -> None:
 
 
 async def balance(session: AsyncSession, account_id: uuid.UUID) -> int:
-    total = await session.scalar(
-        select(func.coalesce(func.sum(PointEntry.amount), 0)).where(
-            PointEntry.account_id == account_id
-        )
-    )
+    total = await session.scalar(select(Account.points_balance).where(Account.id == account_id))
     return int(total or 0)
+
+
+async def _add(session: AsyncSession, entry: PointEntry) -> PointEntry:
+    """Write ``entry`` and move the account's balance by its amount, in the caller's
+    transaction (the UPDATE locks the account row until it ends)."""
+    await session.execute(
+        update(Account)
+        .where(Account.id == entry.account_id)
+        .values(points_balance=Account.points_balance + entry.amount)
+        .execution_options(synchronize_session=False)
+    )
+    session.add(entry)
+    await session.flush()
+    return entry
 
 
 async def grant(
@@ -39,9 +55,7 @@ async def grant(
     entry = PointEntry(
         account_id=account_id, kind=PointEntryKind.grant, amount=amount, reason=reason
     )
-    session.add(entry)
-    await session.flush()
-    return entry
+    return await _add(session, entry)
 
 
 async def debit(
@@ -50,9 +64,17 @@ async def debit(
     """Spend ``cost`` points, or refuse with 402. Nothing is written when cost is 0."""
     if cost <= 0:
         return None
-    await _lock_ledger(session, account_id)
-    current = await balance(session, account_id)
-    if current < cost:
+    # One statement checks and spends: it locks the row, so two writers cannot both spend
+    # the last points (SQLite's IMMEDIATE transactions serialize writers already).
+    spent = await session.scalar(
+        update(Account)
+        .where(Account.id == account_id, Account.points_balance >= cost)
+        .values(points_balance=Account.points_balance - cost)
+        .returning(Account.points_balance)
+        .execution_options(synchronize_session=False)
+    )
+    if spent is None:
+        current = await balance(session, account_id)
         raise InsufficientPoints(
             f"Insufficient points: publishing costs {cost} points and your balance is {current}.",
             details={"balance": current, "cost": cost},
@@ -91,9 +113,7 @@ async def refund(
         reason=reason,
         reference=reference,
     )
-    session.add(entry)
-    await session.flush()
-    return entry
+    return await _add(session, entry)
 
 
 async def history(

@@ -180,7 +180,9 @@ class TokenVault:
 
     async def access_token(self, connection_id: uuid.UUID) -> str:
         """A token valid for at least a quarter of its lifetime (at most 10 minutes) more."""
-        snapshot = await self._snapshot(connection_id)
+        return await self._usable_token(connection_id, await self._snapshot(connection_id))
+
+    async def _usable_token(self, connection_id: uuid.UUID, snapshot: _Snapshot) -> str:
         if snapshot.fresh(self._clock()):
             return self._open_access(connection_id, snapshot)
         return await self.refresh(connection_id, seen_generation=snapshot.generation)
@@ -197,8 +199,10 @@ class TokenVault:
 
     async def call(self, connection_id: uuid.UUID, fn: Callable[[str], Awaitable[T]]) -> T:
         """Run ``fn(access_token)``; on ``access_token_invalid`` refresh once and retry."""
+        # One read of the connection serves both the token and the generation a refresh
+        # after a rejection compares against.
         snapshot = await self._snapshot(connection_id)
-        token = await self.access_token(connection_id)
+        token = await self._usable_token(connection_id, snapshot)
         try:
             return await fn(token)
         except AccessTokenInvalid:

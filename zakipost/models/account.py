@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String, Text
+from sqlalchemy import BigInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zakipost.db.base import RecordModel
@@ -26,3 +26,8 @@ class Account(RecordModel):
     client_secret_encrypted: Mapped[str] = mapped_column(Text, nullable=False)
     keys_rotated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     is_admin: Mapped[bool] = mapped_column(default=False, nullable=False)
+    # The sum of the account's points ledger, kept with each entry in the entry's own
+    # transaction (zakipost.billing.points), so spending never sums the whole ledger.
+    points_balance: Mapped[int] = mapped_column(
+        BigInteger, default=0, server_default="0", nullable=False
+    )

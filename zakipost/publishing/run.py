@@ -34,12 +34,19 @@ class PostRun:
         self.ctx = ctx
         self.deps = deps
         self.post_id = post_id
+        # The post as this run's last write committed it. While the job holds its lease
+        # nothing else writes a processing post, so reading it back would only cost a
+        # transaction per step; a failed write forgets it, and the next load reads.
+        self._written: Post | None = None
 
     def now(self) -> dt.datetime:
         return self.deps.clock()
 
     async def load(self) -> Post:
-        """The post as committed now (a plain read, no lock)."""
+        """The post as committed now (a plain read, no lock), or as this run's last write
+        committed it."""
+        if self._written is not None:
+            return self._written
         async with self.deps.sessionmaker() as session:
             post = await session.get(Post, self.post_id)
         if post is None:
@@ -49,6 +56,7 @@ class PostRun:
     async def write(self, change: Change) -> Any:
         """Apply ``change`` (plain or async) to the locked post in a transaction fenced by
         this job's lease; returns what ``change`` returned."""
+        self._written = None
         async with self.ctx.fenced() as session:
             post = await session.get(Post, self.post_id, with_for_update=True)
             if post is None:
@@ -56,7 +64,8 @@ class PostRun:
             result = change(session, post)
             if asyncio.iscoroutine(result):
                 result = await result
-            return result
+        self._written = post
+        return result
 
     @asynccontextmanager
     async def unfenced(self) -> AsyncIterator[AsyncSession]:
