@@ -22,6 +22,7 @@ from zakipost.models.post import (
 )
 from zakipost.models.post_event import PostEvent
 from zakipost.models.rate_budget import RateBudgetUse
+from zakipost.models.worker_process import WorkerProcess
 
 __all__ = [
     "Account",
@@ -48,4 +49,5 @@ __all__ = [
     "PreparedPhoto",
     "RateBudgetUse",
     "Transfer",
+    "WorkerProcess",
 ]

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from zakipost.auth.dependencies import ApiAccount
 from zakipost.connection import service as connection_service
 from zakipost.db.session import ReadSessionDep, SessionDep
-from zakipost.dependencies import SettingsDep
+from zakipost.dependencies import ClockDep, SettingsDep
 from zakipost.models import Account, Post, PostMode
 from zakipost.post import idempotency
 from zakipost.post import service as post_service
@@ -22,6 +22,7 @@ from zakipost.post.schemas import (
     PublishAccepted,
     ScheduleChange,
     VideoPublishRequest,
+    waits_for_worker,
 )
 from zakipost.publishing.states import PostStatus
 from zakipost.schemas import AUTH_ERRORS, Envelope, error_responses, ok
@@ -79,6 +80,15 @@ async def publish(
 
 def _post_out(detail: post_service.PostDetail) -> PostOut:
     return PostOut.of(detail.post, detail.tiktok_account_id, detail.events)
+
+
+async def _waiting(session: ReadSessionDep, clock: ClockDep, posts: list[Post]) -> set[str]:
+    """The publish ids among ``posts`` that are due while no worker is alive."""
+    now = clock()
+    if not any(waits_for_worker(p, workers_alive=False, now=now) for p in posts):
+        return set()  # nothing due: no need to ask about workers
+    alive = await post_service.workers_alive(session, now)
+    return {p.publish_id for p in posts if waits_for_worker(p, workers_alive=alive, now=now)}
 
 
 def _accepted_message(post: Post) -> str:
@@ -223,9 +233,20 @@ async def _idempotent(
     responses=error_responses(404),
 )
 async def get_post(
-    publish_id: str, account: ApiAccount, session: ReadSessionDep
+    publish_id: str, account: ApiAccount, session: ReadSessionDep, clock: ClockDep
 ) -> Envelope[PostOut]:
-    return ok(_post_out(await post_service.detail(session, account.id, publish_id)))
+    """``waiting_for`` is ``"worker"`` while the post is due and no worker was seen in the
+    last minute."""
+    detail = await post_service.detail(session, account.id, publish_id)
+    waiting = await _waiting(session, clock, [detail.post])
+    return ok(
+        PostOut.of(
+            detail.post,
+            detail.tiktok_account_id,
+            detail.events,
+            waiting_for_worker=detail.post.publish_id in waiting,
+        )
+    )
 
 
 @router.get(
@@ -237,6 +258,7 @@ async def get_post(
 async def list_posts(
     account: ApiAccount,
     session: ReadSessionDep,
+    clock: ClockDep,
     status: Annotated[PostStatus | None, Query(description="Only posts in this status.")] = None,
     tiktok_account_id: Annotated[
         str | None, Query(description="Only this account's posts.")
@@ -256,9 +278,17 @@ async def list_posts(
         limit=limit,
         cursor=post_service.Cursor.decode(cursor) if cursor else None,
     )
+    waiting = await _waiting(session, clock, [row.post for row in page])
     return ok(
         PostPage(
-            items=[PostOut.of(row.post, row.tiktok_account_id) for row in page],
+            items=[
+                PostOut.of(
+                    row.post,
+                    row.tiktok_account_id,
+                    waiting_for_worker=row.post.publish_id in waiting,
+                )
+                for row in page
+            ],
             next_cursor=following.encode() if following else None,
         )
     )
