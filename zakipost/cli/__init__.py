@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from zakipost.cli import accounts, security, server
+from zakipost.cli import accounts, jobs, security, server
 
 app = typer.Typer(
     name="zakipost",
@@ -15,6 +15,7 @@ app = typer.Typer(
 server.register(app)
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(security.app, name="security")
+app.add_typer(jobs.app, name="jobs")
 
 
 def main() -> None:

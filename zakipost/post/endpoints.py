@@ -17,6 +17,7 @@ from zakipost.post import idempotency
 from zakipost.post import service as post_service
 from zakipost.post.schemas import (
     PhotoPublishRequest,
+    PostJobOut,
     PostOut,
     PostPage,
     PublishAccepted,
@@ -26,6 +27,7 @@ from zakipost.post.schemas import (
 )
 from zakipost.publishing.states import PostStatus
 from zakipost.schemas import AUTH_ERRORS, Envelope, error_responses, ok
+from zakipost.worker import inspect
 
 router = APIRouter(prefix="/tiktok", tags=["publishing"], responses=error_responses(*AUTH_ERRORS))
 
@@ -291,4 +293,39 @@ async def list_posts(
             ],
             next_cursor=following.encode() if following else None,
         )
+    )
+
+
+@router.get(
+    "/publish/{publish_id}/jobs",
+    summary="The queue's jobs that drive a post (read-only): why a post is waiting",
+    response_model=Envelope[list[PostJobOut]],
+    responses=error_responses(404),
+)
+async def post_jobs(
+    publish_id: str, account: ApiAccount, session: ReadSessionDep, clock: ClockDep
+) -> Envelope[list[PostJobOut]]:
+    """Each job of the post, newest first: its kind, state, attempts, when it is due,
+    whether a worker holds it and until when, and its last error. Operators see every job,
+    and which worker holds it, with ``zakipost jobs``."""
+    post = await post_service.get(session, account.id, publish_id)
+    now = clock()
+    jobs = await inspect.list_jobs(session, locks=[post_service.job_lock(post.id)])
+    return ok(
+        [
+            PostJobOut(
+                id=str(job.id),
+                kind=job.kind,
+                status=job.status.value,
+                attempts=job.attempts,
+                max_attempts=job.max_attempts,
+                run_at=job.run_at,
+                running=inspect.lease_live(job, now=now),
+                lease_expires_at=job.lease_expires_at,
+                last_error=job.last_error,
+                created_at=job.created_at,
+                finished_at=job.finished_at,
+            )
+            for job in jobs
+        ]
     )

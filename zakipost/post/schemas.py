@@ -433,6 +433,27 @@ class PostOut(Schema):
         )
 
 
+class PostJobOut(Schema):
+    """A job that drives the post (the queue's view, for understanding a stuck post)."""
+
+    id: str
+    kind: str = Field(examples=["publishing.run"])
+    status: str = Field(
+        description="todo (queued or waiting to retry), doing, succeeded, failed or cancelled."
+    )
+    attempts: int
+    max_attempts: int | None
+    run_at: dt.datetime = Field(description="When it is (or was) due.")
+    running: bool = Field(description="A worker holds its lease now.")
+    lease_expires_at: dt.datetime | None = Field(
+        description="Until when its worker holds it; past while doing: the worker died and "
+        "another takes it over."
+    )
+    last_error: str | None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
 class PostPage(Schema):
     items: list[PostOut]
     next_cursor: str | None = Field(None, description="Pass as cursor for the next page.")
