@@ -116,13 +116,15 @@ async def _post_lock(session: AsyncSession, value: str) -> str:
 
 
 def _print_one(job: dict[str, Any], as_json: bool) -> None:
+    from rich.markup import escape
+
     if as_json:
         typer.echo(json.dumps(job, indent=2))
         return
     for key, value in job.items():
         if key == "post" and value:
             value = f"{value['publish_id']} ({value['status']}, step {value['step']})"
-        console.print(f"[bold]{key}[/bold]: {value}", highlight=False, markup=False)
+        console.print(f"[bold]{key}[/bold]: {escape(str(value))}", highlight=False)
 
 
 @app.command("list")
