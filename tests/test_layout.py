@@ -76,7 +76,7 @@ class TestApart:
             layout.check(s, "worker")
 
     @pytest.mark.parametrize(
-        "tiktok, server",
+        ("tiktok", "server"),
         [
             ({"sandbox_url": "http://sandbox:9000"}, {}),
             ({}, {"public_url": "https://zakipost.example.com"}),

@@ -11,8 +11,8 @@ from tests.connection.conftest import connect_via_api
 from tests.dashboard.conftest import log_in
 from tests.fixtures.app import AccountWithKeys, create_account
 from zakipost.config import Settings
-from zakipost.kit.crypto import Vault
 from zakipost.kit.clock import utcnow
+from zakipost.kit.crypto import Vault
 from zakipost.post.schemas import WAITING_FOR_WORKER
 from zakipost.worker import liveness
 
