@@ -53,8 +53,9 @@ class TestApart:
         self, tmp_path: Path
     ) -> None:
         s = settings(tmp_path, tiktok={"sandbox_url": "http://sandbox:9000"})
-        for role in ("web", "worker"):
-            [problem] = layout.problems(s, role)  # type: ignore[arg-type]
+        roles: tuple[layout.Role, ...] = ("web", "worker")
+        for role in roles:
+            [problem] = layout.problems(s, role)
             assert problem.startswith("ZAKIPOST_STORAGE_BACKEND: ")
             assert str((tmp_path / "data" / "store").resolve()) in problem
             assert "see docs/operations.md#media" in problem

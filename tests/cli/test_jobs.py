@@ -39,7 +39,7 @@ class Cli:
     async def __call__(self, *args: str) -> Result:
         # The commands run their own event loop: off this test's loop, in a thread.
         runner = CliRunner()
-        return await asyncio.to_thread(runner.invoke, cli, ["jobs", *args], env=self.env)
+        return await asyncio.to_thread(lambda: runner.invoke(cli, ["jobs", *args], env=self.env))
 
     async def json(self, *args: str) -> Any:
         result = await self(*args, "--json")

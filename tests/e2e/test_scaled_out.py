@@ -14,6 +14,7 @@ another process, with a generous guard against a hang only.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import re
@@ -39,7 +40,7 @@ from tests.fixtures.consent import consent
 from tests.fixtures.database import PG_URL
 from tests.fixtures.servers import ThreadedServer, free_port
 from tests.sandbox.media import make_video
-from zakipost.models import Post, WorkerProcess
+from zakipost.models import Job, Post, WorkerProcess
 from zakipost.sandbox import SandboxConfig, create_sandbox_app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -136,8 +137,8 @@ class GatedMedia:
         self._thread.start()
 
     def url(self, name: str) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/{name}"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}/{name}"
 
     def release(self) -> None:
         self.gate.set()
@@ -193,6 +194,17 @@ class Deployment:
             text=True,
             timeout=GUARD,
             check=False,
+        )
+
+    def begin(self, name: str, *args: str) -> subprocess.Popen[str]:
+        """A one-shot ``zakipost`` command started in the background (its output piped)."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "zakipost", *args],
+            env=self.env(name),
+            cwd=self.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
 
     def start(
@@ -319,32 +331,27 @@ class Caller:
             return await http.request(method, f"{self.base()}{path}", headers=headers, **kwargs)
 
 
-async def set_up(deployment: Deployment) -> Caller:
-    """Migrate, create an account, start both webs, connect the creators."""
+async def set_up(deployment: Deployment, workers: dict[str, dict[str, str]]) -> Caller:
+    """Migrate, then (all at once, as separate machines would) create an account and start
+    both webs and the ``workers``; return a caller once every process is up."""
     migrated = deployment.command("migrate", "migrate")
     assert migrated.returncode == 0, migrated.stderr + migrated.stdout
-    created = deployment.command(
+    create = deployment.begin(
         "accounts",
-        "accounts",
-        "create",
-        "--email",
-        "ops@example.com",
-        "--password",
-        PASSWORD,
-        "--plan",
-        "pro",
-        "--points",
-        "100000",
-        "--json",
+        *("accounts", "create", "--email", "ops@example.com", "--password", PASSWORD),
+        *("--plan", "pro", "--points", "100000", "--json"),
     )
-    assert created.returncode == 0, created.stderr + created.stdout
-    account = json.loads(created.stdout)
     webs = [
         deployment.start_web("web-0", port=deployment.public_port),
         deployment.start_web("web-1"),
     ]
+    for name, extra in workers.items():
+        deployment.start_worker(name, extra)
+    out, err = await asyncio.to_thread(create.communicate, timeout=GUARD)
+    assert create.returncode == 0, err + out
+    account = json.loads(out)
     for web in webs:
-        await eventually(lambda web=web: healthy(web), f"{web.name} up", deployment)
+        await eventually(functools.partial(healthy, web), f"{web.name} up", deployment)
     caller = Caller(
         webs,
         {
@@ -352,7 +359,20 @@ async def set_up(deployment: Deployment) -> Caller:
             "X-ZakiPost-Client-Secret": account["client_secret"],
         },
     )
+    await eventually(lambda: _live(caller, len(workers)), "the workers' heartbeats", deployment)
     return caller
+
+
+async def holder_pid(sessionmaker: async_sessionmaker[AsyncSession], publish_id: str) -> int:
+    """The pid of the worker holding the lease on the post's job (worker ids are
+    ``host:pid:random``)."""
+    async with sessionmaker() as session:
+        post_id = await session.scalar(select(Post.id).where(Post.publish_id == publish_id))
+        owner = await session.scalar(
+            select(Job.lease_owner).where(Job.lock == f"post:{post_id}", Job.status == "doing")
+        )
+    assert owner is not None
+    return int(owner.rsplit(":", 2)[1])
 
 
 async def connect(caller: Caller, count: int) -> list[str]:
@@ -419,23 +439,16 @@ async def sandbox_completed(deployment: Deployment) -> Counter[str]:
 async def test_scaled_out_posts_publish_once_through_a_killed_worker(
     deployment: Deployment, media: GatedMedia, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    caller = await set_up(deployment)
+    caller = await set_up(deployment, {"worker-a": {}, "worker-b": {}})
+    for name in ("worker-a", "worker-b"):
+        banner = deployment.processes[name].output()
+        assert f"TikTok         the TikTok sandbox at {deployment.sandbox_url}" in banner, banner
+        assert f"media store    S3 bucket {BUCKET} at {deployment.s3_url}" in banner, banner
+        assert "database       PostgreSQL postgresql://postgres@127.0.0.1" in banner, banner
     accounts = await connect(caller, CREATORS)
     uploads = [await upload(caller) for _ in accounts]
 
-    # No worker yet: the web is ready, the deployment is not, and a post says why it waits.
-    assert (await ready(caller))["http_status"] == 503
     first = await publish(caller, accounts[0], "scaled #0 url", video_url=media.url("held.mp4"))
-    waiting = (await caller.call("GET", f"/v1/tiktok/publish/{first}")).json()["data"]
-    assert waiting["waiting_for"] == "worker", waiting
-
-    doomed = deployment.start_worker("worker-a")
-    await eventually(lambda: _live(caller, 1), "worker-a's heartbeat", deployment)
-    banner = doomed.output()
-    assert f"TikTok         the TikTok sandbox at {deployment.sandbox_url}" in banner, banner
-    assert f"media store    S3 bucket {BUCKET} at {deployment.s3_url}" in banner, banner
-    assert "database       PostgreSQL postgresql://" in banner and "@127.0.0.1" in banner
-
     titles = {first: "scaled #0 url"}
     for n, (account, media_id) in enumerate(zip(accounts, uploads, strict=True)):
         if n:
@@ -444,15 +457,17 @@ async def test_scaled_out_posts_publish_once_through_a_killed_worker(
         title = f"scaled #{n} upload"
         titles[await publish(caller, account, title, media_id=media_id)] = title
 
-    # worker-a is fetching the held video (its lease on that post's job is live): kill it.
+    # A worker is fetching the held video, holding the lease on that post's job: kill it.
     async def fetching() -> bool:
         return media.hits["/held.mp4"] >= 1
 
-    await eventually(fetching, "worker-a fetching the held video", deployment)
-    deployment.start_worker("worker-b")
-    await eventually(lambda: _live(caller, 2), "worker-b's heartbeat", deployment)
-    doomed.popen.send_signal(signal.SIGKILL)
-    doomed.popen.wait()
+    await eventually(fetching, "a worker fetching the held video", deployment)
+    victim_pid = await holder_pid(sessionmaker, first)
+    by_pid = {p.popen.pid: p for name, p in deployment.processes.items() if "worker" in name}
+    victim = by_pid.pop(victim_pid)
+    [survivor] = by_pid.values()
+    victim.popen.send_signal(signal.SIGKILL)
+    victim.popen.wait()
     media.release()
 
     async def all_ended() -> bool:
@@ -461,7 +476,7 @@ async def test_scaled_out_posts_publish_once_through_a_killed_worker(
 
     await eventually(all_ended, "every post ending", deployment)
     assert await statuses(sessionmaker) == Counter({"published": len(titles)}), deployment.outputs()
-    # worker-b fetched the held video again: worker-a died mid-run, holding that post.
+    # The survivor fetched the held video again: the victim died mid-run, holding that post.
     assert media.hits["/held.mp4"] == 2
     completed = await sandbox_completed(deployment)
     assert completed == Counter({title: 1 for title in titles.values()})
@@ -469,13 +484,12 @@ async def test_scaled_out_posts_publish_once_through_a_killed_worker(
         post = (await caller.call("GET", f"/v1/tiktok/publish/{publish_id}")).json()["data"]
         assert (post["status"], post["waiting_for"]) == ("published", None)
 
-    # A clean stop removes worker-b's heartbeat; the killed worker-a's stays until it ages.
-    survivor = deployment.processes["worker-b"]
+    # A clean stop removes the survivor's heartbeat; the killed worker's stays until it ages.
     survivor.popen.send_signal(signal.SIGTERM)
     assert survivor.popen.wait(timeout=GUARD) == 0, survivor.output()
     async with sessionmaker() as session:
         rows = (await session.scalars(select(WorkerProcess))).all()
-    assert [r.pid for r in rows] == [doomed.popen.pid]
+    assert [r.pid for r in rows] == [victim_pid]
 
 
 async def _live(caller: Caller, count: int) -> bool:
@@ -500,12 +514,15 @@ async def test_every_process_metrics_show_the_posts(
     observability = (REPO / "docs" / "observability.md").read_text()
     assert "ZAKIPOST_WORKER_METRICS_PORT" in observability
     media.release()
-    caller = await set_up(deployment)
-    accounts = await connect(caller, 2)
     ports = [free_port(), free_port()]
-    for i, port in enumerate(ports):
-        deployment.start_worker(f"worker-{i}", {"ZAKIPOST_WORKER_METRICS_PORT": str(port)})
-    await eventually(lambda: _live(caller, 2), "both workers' heartbeats", deployment)
+    caller = await set_up(
+        deployment,
+        {
+            f"worker-{i}": {"ZAKIPOST_WORKER_METRICS_PORT": str(port)}
+            for i, port in enumerate(ports)
+        },
+    )
+    accounts = await connect(caller, 2)
     media_id = await upload(caller)
     publish_ids = [
         await publish(caller, accounts[0], "metrics url", video_url=media.url("clip.mp4")),
