@@ -11,10 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
-from click.testing import Result
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from tests.connection.conftest import connect_via_api
 from tests.fixtures.app import TEST_MASTER_KEY, AccountWithKeys
