@@ -27,10 +27,14 @@ MAX_LIST = 500
 
 
 class JobNotFound(NotFound):
+    """No job with this id."""
+
     code = "job_not_found"
 
 
 class JobNotChangeable(AppError):
+    """The job is in a state the change does not apply to (the message says which)."""
+
     status_code = 409
     code = "job_not_changeable"
 
@@ -90,6 +94,7 @@ async def list_jobs(
 
 
 async def get_job(session: AsyncSession, job_id: uuid.UUID, *, lock: bool = False) -> Job:
+    """The job (locked for update with ``lock``), or :class:`JobNotFound`."""
     query = select(Job).where(Job.id == job_id)
     if lock:
         query = query.with_for_update()

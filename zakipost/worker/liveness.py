@@ -74,6 +74,7 @@ async def beat(session: AsyncSession, presence: Presence, *, now: dt.datetime) -
 
 
 async def unregister(session: AsyncSession, worker_id: str) -> None:
+    """Delete the worker's row (a clean stop)."""
     await session.execute(delete(WorkerProcess).where(WorkerProcess.id == worker_id))
 
 
@@ -92,6 +93,7 @@ async def live_workers(
 async def live_count(
     session: AsyncSession, *, now: dt.datetime, window: dt.timedelta = LIVE_WINDOW
 ) -> int:
+    """How many workers were seen within ``window`` of ``now``."""
     count = await session.scalar(
         select(func.count()).where(WorkerProcess.last_seen_at >= now - window)
     )
