@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -9,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zakipost.config import Settings
 from zakipost.connection.tokens import TokenVault
+from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import Vault
 from zakipost.tiktok import TikTokClient
 
@@ -47,3 +50,13 @@ def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
 TikTokDep = Annotated[TikTokClient, Depends(get_tiktok)]
 TokenVaultDep = Annotated[TokenVault, Depends(get_token_vault)]
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
+
+
+def get_clock(request: Request) -> Callable[[], dt.datetime]:
+    """The process's clock (the composition root's; tests move it)."""
+    components = getattr(request.app.state, "components", None)
+    clock: Callable[[], dt.datetime] = components.clock if components is not None else utcnow
+    return clock
+
+
+ClockDep = Annotated[Callable[[], dt.datetime], Depends(get_clock)]

@@ -143,7 +143,7 @@ _entries = sa.table(
 async def test_the_migration_backfills_each_balance_from_its_ledger(
     scratch_engine: AsyncEngine,
 ) -> None:
-    await migrate.upgrade(scratch_engine, "0009")
+    await migrate.upgrade(scratch_engine, "0011")
     rich, empty = uuid.uuid4(), uuid.uuid4()
     async with scratch_engine.begin() as conn:
         for account_id, key in ((rich, "ck-rich"), (empty, "ck-empty")):
@@ -174,10 +174,10 @@ async def test_the_migration_backfills_each_balance_from_its_ledger(
                     updated_at=NOW,
                 )
             )
-    await migrate.upgrade(scratch_engine, "0010d")
+    await migrate.upgrade(scratch_engine, "0012")
     async with scratch_engine.connect() as conn:
         balances = dict(
             (await conn.execute(sa.text("SELECT id, points_balance FROM accounts"))).all()
         )
     assert {uuid.UUID(str(k)): v for k, v in balances.items()} == {rich: 600, empty: 0}
-    await migrate.downgrade(scratch_engine, "0009")
+    await migrate.downgrade(scratch_engine, "0011")

@@ -44,6 +44,7 @@ from zakipost.models import Post
 from zakipost.publishing.states import PostStatus
 from zakipost.runtime import build_worker
 from zakipost.sandbox import SandboxConfig, create_sandbox_app
+from zakipost.storage.factory import local_dir
 
 CREATORS = 4
 POSTS_PER_CREATOR = 4
@@ -154,6 +155,8 @@ async def test_posts_survive_sigkilled_workers(
         "ZAKIPOST_DATA_DIR": str(tmp_path / "worker-data"),
         "ZAKIPOST_SECURITY_MASTER_KEYS": TEST_MASTER_KEY,
         "ZAKIPOST_TIKTOK_SANDBOX_URL": sandbox_server.url,
+        # The gateway's store: a worker apart from the web must name a store they share.
+        "ZAKIPOST_STORAGE_LOCAL_DIR": str(local_dir(gateway.state.settings)),
         "ZAKIPOST_MEDIA_ALLOW_PRIVATE_NETWORKS": "true",
         "ZAKIPOST_WORKER_LEASE_SECONDS": "5",
         "ZAKIPOST_WORKER_RETRY_BASE_SECONDS": "0.2",

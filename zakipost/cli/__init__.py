@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from zakipost.cli import accounts, security, server, user
+from zakipost.cli import accounts, jobs, security, server, user
 
 app = typer.Typer(
     name="zakipost",
@@ -18,6 +18,7 @@ server.register(app)
 user.register(app)
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(security.app, name="security")
+app.add_typer(jobs.app, name="jobs")
 
 
 @app.command()

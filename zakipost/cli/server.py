@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from zakipost.cli._common import console, run, settings_or_exit
+from zakipost.cli._common import console, err_console, run, settings_or_exit
 
 if TYPE_CHECKING:
     from zakipost.config import Settings
@@ -42,8 +42,28 @@ def _banner(settings: Settings, *, sandbox: bool) -> None:
     console.print(f"  API reference  {url}/docs")
     if sandbox:
         console.print(f"  TikTok sandbox {url}/sandbox (no TikTok app configured)")
-    db = "SQLite " + str(settings.data_dir / "zakipost.db") if settings.is_sqlite else "PostgreSQL"
-    console.print(f"  database       {db}")
+    _serving_lines(settings)
+
+
+def _serving_lines(settings: Settings) -> None:
+    from zakipost import layout
+
+    console.print(f"  database       {layout.database_location(settings)}")
+    console.print(f"  TikTok         {layout.tiktok_location(settings)}")
+    console.print(f"  media store    {layout.store_location(settings)}")
+
+
+def _apart_or_exit(settings: Settings, role: str) -> None:
+    """``web`` and ``worker`` run apart from each other: refuse settings that cannot work
+    that way (a store only this process sees, a worker guessing where the sandbox is)."""
+    from zakipost import layout
+    from zakipost.config import SettingsError
+
+    try:
+        layout.check(settings, "web" if role == "web" else "worker")
+    except SettingsError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -81,6 +101,7 @@ def web(host: HostOpt = None, port: PortOpt = None) -> None:
     from zakipost.main import create_app
 
     settings = _with_server(settings_or_exit(), host, port)
+    _apart_or_exit(settings, "web")
     app = create_app(settings, run_worker=False)
     _banner(settings, sandbox=app.state.sandbox_app is not None)
     uvicorn.run(app, **uvicorn_options(settings))
@@ -92,11 +113,15 @@ def worker(
     ] = None,
 ) -> None:
     """Run a worker: the publish pipeline and periodic work. Any number may share one
-    PostgreSQL."""
+    PostgreSQL. Prints what it serves (database, TikTok, media store, concurrency)."""
     from zakipost.composition import run_worker_process
 
     settings = settings_or_exit()
-    run(run_worker_process, settings, concurrency or settings.worker.concurrency)
+    _apart_or_exit(settings, "worker")
+    slots = concurrency or settings.worker.concurrency
+    console.print(f"[bold]ZakiPost worker[/bold] running {slots} jobs at once")
+    _serving_lines(settings)
+    run(run_worker_process, settings, slots)
 
 
 def sandbox(

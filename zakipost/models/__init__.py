@@ -25,6 +25,7 @@ from zakipost.models.post_event import PostEvent
 from zakipost.models.rate_budget import RateBudgetUse
 from zakipost.models.webhook_delivery import DeliveryStatus, WebhookDelivery
 from zakipost.models.webhook_endpoint import WebhookEndpoint
+from zakipost.models.worker_process import WorkerProcess
 
 __all__ = [
     "Account",
@@ -55,4 +56,5 @@ __all__ = [
     "Transfer",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "WorkerProcess",
 ]

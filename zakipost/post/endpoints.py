@@ -12,21 +12,23 @@ from fastapi.responses import JSONResponse
 from zakipost.auth.dependencies import ApiAccount
 from zakipost.connection import service as connection_service
 from zakipost.db.session import ReadSessionDep, SessionDep
-from zakipost.dependencies import SettingsDep
-from zakipost.kit.clock import utcnow
+from zakipost.dependencies import ClockDep, SettingsDep
 from zakipost.models import Account, Post, PostMode
 from zakipost.post import idempotency
 from zakipost.post import service as post_service
 from zakipost.post.schemas import (
     PhotoPublishRequest,
+    PostJobOut,
     PostOut,
     PostPage,
     PublishAccepted,
     ScheduleChange,
     VideoPublishRequest,
+    waits_for_worker,
 )
 from zakipost.publishing.states import PostStatus
 from zakipost.schemas import AUTH_ERRORS, Envelope, error_responses, ok
+from zakipost.worker import inspect
 
 router = APIRouter(prefix="/tiktok", tags=["publishing"], responses=error_responses(*AUTH_ERRORS))
 
@@ -81,6 +83,15 @@ async def publish(
 
 def _post_out(detail: post_service.PostDetail) -> PostOut:
     return PostOut.of(detail.post, detail.tiktok_account_id, detail.events)
+
+
+async def _waiting(session: ReadSessionDep, clock: ClockDep, posts: list[Post]) -> set[str]:
+    """The publish ids among ``posts`` that are due while no worker is alive."""
+    now = clock()
+    if not any(waits_for_worker(p, workers_alive=False, now=now) for p in posts):
+        return set()  # nothing due: no need to ask about workers
+    alive = await post_service.workers_alive(session, now)
+    return {p.publish_id for p in posts if waits_for_worker(p, workers_alive=alive, now=now)}
 
 
 def _accepted_message(post: Post) -> str:
@@ -218,15 +229,29 @@ async def _idempotent(
     },
 )
 async def get_post(
-    publish_id: str, account: ApiAccount, session: ReadSessionDep, response: Response
+    publish_id: str,
+    account: ApiAccount,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    response: Response,
 ) -> Envelope[PostOut]:
     """While the post has not ended, ``Retry-After`` says when reading it again is worth
-    it: at its scheduled or deferred time, or in a moment while it is queued or processed."""
+    it: at its scheduled or deferred time, or in a moment while it is queued or processed.
+    ``waiting_for`` is ``"worker"`` while the post is due and no worker was seen in the
+    last minute."""
     detail = await post_service.detail(session, account.id, publish_id)
-    hint = poll_hint(detail.post, utcnow())
+    hint = poll_hint(detail.post, clock())
     if hint is not None:
         response.headers["Retry-After"] = str(hint)
-    return ok(_post_out(detail))
+    waiting = await _waiting(session, clock, [detail.post])
+    return ok(
+        PostOut.of(
+            detail.post,
+            detail.tiktok_account_id,
+            detail.events,
+            waiting_for_worker=detail.post.publish_id in waiting,
+        )
+    )
 
 
 POLL_WHILE_WORKING = 2  # seconds; a post is normally live within about 15 s
@@ -256,6 +281,7 @@ def poll_hint(post: Post, now: dt.datetime) -> int | None:
 async def list_posts(
     account: ApiAccount,
     session: ReadSessionDep,
+    clock: ClockDep,
     status: Annotated[PostStatus | None, Query(description="Only posts in this status.")] = None,
     tiktok_account_id: Annotated[
         str | None, Query(description="Only this account's posts.")
@@ -275,9 +301,52 @@ async def list_posts(
         limit=limit,
         cursor=post_service.Cursor.decode(cursor) if cursor else None,
     )
+    waiting = await _waiting(session, clock, [row.post for row in page])
     return ok(
         PostPage(
-            items=[PostOut.of(row.post, row.tiktok_account_id) for row in page],
+            items=[
+                PostOut.of(
+                    row.post,
+                    row.tiktok_account_id,
+                    waiting_for_worker=row.post.publish_id in waiting,
+                )
+                for row in page
+            ],
             next_cursor=following.encode() if following else None,
         )
+    )
+
+
+@router.get(
+    "/publish/{publish_id}/jobs",
+    summary="The queue's jobs that drive a post (read-only): why a post is waiting",
+    response_model=Envelope[list[PostJobOut]],
+    responses=error_responses(404),
+)
+async def post_jobs(
+    publish_id: str, account: ApiAccount, session: ReadSessionDep, clock: ClockDep
+) -> Envelope[list[PostJobOut]]:
+    """Each job of the post, newest first: its kind, state, attempts, when it is due,
+    whether a worker holds it and until when, and its last error. Operators see every job,
+    and which worker holds it, with ``zakipost jobs``."""
+    post = await post_service.get(session, account.id, publish_id)
+    now = clock()
+    jobs = await inspect.list_jobs(session, locks=[post_service.job_lock(post.id)])
+    return ok(
+        [
+            PostJobOut(
+                id=str(job.id),
+                kind=job.kind,
+                status=job.status.value,
+                attempts=job.attempts,
+                max_attempts=job.max_attempts,
+                run_at=job.run_at,
+                running=inspect.lease_live(job, now=now),
+                lease_expires_at=job.lease_expires_at,
+                last_error=job.last_error,
+                created_at=job.created_at,
+                finished_at=job.finished_at,
+            )
+            for job in jobs
+        ]
     )

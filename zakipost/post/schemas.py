@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from zakipost.publishing.states import PostStatus
 from zakipost.schemas import INT32_MAX, Schema
 from zakipost.text import Text
 from zakipost.tiktok import utf16_length
@@ -346,6 +347,23 @@ class PostError(Schema):
     tiktok_fail_reason: str | None = None
 
 
+WAITING_FOR_WORKER = (
+    "No worker was seen in the last minute: this post waits until a worker runs "
+    "(zakipost worker), then publishing starts."
+)
+
+
+def waits_for_worker(post: Post, *, workers_alive: bool, now: dt.datetime) -> bool:
+    """Whether ``post`` is due for a worker while none is alive (so nothing moves it)."""
+    if workers_alive:
+        return False
+    if post.status in (PostStatus.queued, PostStatus.processing):
+        return True
+    if post.status in (PostStatus.scheduled, PostStatus.deferred):
+        return post.run_at is not None and post.run_at <= now
+    return False
+
+
 class PostOut(Schema):
     publish_id: str
     tiktok_account_id: str
@@ -368,9 +386,23 @@ class PostOut(Schema):
     points_cost: int
     error: PostError | None
     timeline: list[TimelineEvent] | None = None
+    waiting_for: str | None = Field(
+        None,
+        description='"worker" when the post is due but no worker was seen in the last '
+        "minute: it waits until one runs (waiting_message says so in words); null otherwise.",
+        examples=[None, "worker"],
+    )
+    waiting_message: str | None = None
 
     @classmethod
-    def of(cls, post: Post, internal_token: str, events: list[PostEvent] | None = None) -> PostOut:
+    def of(
+        cls,
+        post: Post,
+        internal_token: str,
+        events: list[PostEvent] | None = None,
+        *,
+        waiting_for_worker: bool = False,
+    ) -> PostOut:
         error = None
         if post.error_code:
             error = PostError(
@@ -398,7 +430,30 @@ class PostOut(Schema):
             points_cost=post.cost_points,
             error=error,
             timeline=[TimelineEvent.of(e) for e in events] if events is not None else None,
+            waiting_for="worker" if waiting_for_worker else None,
+            waiting_message=WAITING_FOR_WORKER if waiting_for_worker else None,
         )
+
+
+class PostJobOut(Schema):
+    """A job that drives the post (the queue's view, for understanding a stuck post)."""
+
+    id: str
+    kind: str = Field(examples=["publishing.run"])
+    status: str = Field(
+        description="todo (queued or waiting to retry), doing, succeeded, failed or cancelled."
+    )
+    attempts: int
+    max_attempts: int | None
+    run_at: dt.datetime = Field(description="When it is (or was) due.")
+    running: bool = Field(description="A worker holds its lease now.")
+    lease_expires_at: dt.datetime | None = Field(
+        description="Until when its worker holds it; past while doing: the worker died and "
+        "another takes it over."
+    )
+    last_error: str | None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
 
 
 class PostPage(Schema):

@@ -38,7 +38,7 @@ from zakipost.post.schemas import PhotoPublishRequest, PostModeIn, VideoPublishR
 from zakipost.publishing import daily_cap, machine
 from zakipost.publishing.states import CANCELLABLE, PostStatus
 from zakipost.upload import service as upload_service
-from zakipost.worker import enqueue
+from zakipost.worker import enqueue, liveness
 from zakipost.worker.enqueue import move_job
 
 RUN_TASK = "publishing.run"
@@ -277,6 +277,11 @@ class PostDetail:
     post: Post
     tiktok_account_id: str
     events: list[PostEvent]
+
+
+async def workers_alive(session: AsyncSession, now: dt.datetime) -> bool:
+    """Whether any worker was seen in the last minute (``zakipost.worker.liveness``)."""
+    return await liveness.live_count(session, now=now) > 0
 
 
 async def detail(session: AsyncSession, account_id: uuid.UUID, publish_id: str) -> PostDetail:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from zakipost import layout
+from zakipost.config import Settings
 from zakipost.tiktok import describe_fail_reason
 
 
@@ -60,3 +62,9 @@ def from_fail_reason(reason: str | None) -> PostFailure:
         caller_error=(reason or "") in _CALLER_REASONS,
         fail_reason=reason,
     )
+
+
+def not_in_store(settings: Settings, key: str) -> PostFailure:
+    """An upload the web accepted that the worker's store does not have: the deployment's
+    fault (web and worker on different stores), not the caller's, so it is refunded."""
+    return PostFailure("media_not_in_store", layout.missing_media_message(settings, key))

@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zakipost.media.photo import prepare_photo
 from zakipost.models import PhotoSource, Post, PostMode, PreparedPhoto, Transfer
 from zakipost.publishing import budget, daily_cap, machine
-from zakipost.publishing.failures import PostUndetermined
+from zakipost.publishing.failures import PostUndetermined, not_in_store
 from zakipost.publishing.preflight import posting_refused, take_daily_slot
 from zakipost.publishing.run import PostRun
 from zakipost.publishing.states import PostStep
 from zakipost.storage.base import new_key
+from zakipost.storage.errors import StoredObjectNotFound
 from zakipost.tiktok import InitResult, PhotoPostInfo, TikTokPostingRefused
 
 
@@ -29,7 +30,10 @@ async def _source_file(run: PostRun, photo: PhotoSource, scratch: Path) -> Path:
         return fetched.path
     assert photo.media_key is not None
     target = scratch / f"upload-{photo.media_key}"
-    await run.deps.store.download_to(photo.media_key, target)
+    try:
+        await run.deps.store.download_to(photo.media_key, target)
+    except StoredObjectNotFound:
+        raise not_in_store(run.deps.settings, photo.media_key) from None
     return target
 
 

@@ -11,8 +11,10 @@ from zakipost import metrics
 from zakipost.media import probe as media_probe
 from zakipost.models import Post, Transfer
 from zakipost.publishing import machine
+from zakipost.publishing.failures import not_in_store
 from zakipost.publishing.run import PostRun
 from zakipost.publishing.states import PostStep
+from zakipost.storage.errors import StoredObjectNotFound
 
 # When creator info gave no maximum: TikTok's own longest video.
 DEFAULT_MAX_DURATION_SEC = 600
@@ -43,7 +45,10 @@ async def use_upload(run: PostRun, media_key: str) -> None:
         path, owned = local, False
     else:
         path, owned = run.deps.media_dir / f"{uuid.uuid4().hex}-{media_key}", True
-        await store.download_to(media_key, path)
+        try:
+            await store.download_to(media_key, path)
+        except StoredObjectNotFound:
+            raise not_in_store(run.deps.settings, media_key) from None
     size = (await asyncio.to_thread(path.stat)).st_size
     if owned:
         metrics.media_bytes("from_store", size)

@@ -9,7 +9,7 @@ import signal
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from zakipost.kit.clock import utcnow
 from zakipost.logging import get_logger
-from zakipost.worker import lease
+from zakipost.worker import lease, liveness
 from zakipost.worker.context import JobContext
 from zakipost.worker.execute import Execution, Outcome
 from zakipost.worker.heartbeat import interval as heartbeat_interval
@@ -47,6 +47,9 @@ class Worker:
     - ``stop(grace_seconds)`` stops claiming, lets running jobs finish for up to
       ``grace_seconds`` (None: as long as they take), then releases the rest back to the
       queue. ``run_forever`` stops with the constructor's ``grace_seconds``.
+    - While started it keeps a row in ``worker_processes`` (:mod:`zakipost.worker.liveness`)
+      saying what it ``serves``, moved every ``presence_interval`` seconds and deleted on
+      stop, so readiness checks and queued posts can tell whether any worker is alive.
     """
 
     def __init__(
@@ -61,6 +64,8 @@ class Worker:
         clock: Clock = utcnow,
         grace_seconds: float | None = None,
         on_outcome: OutcomeHook | None = None,
+        serves: dict[str, Any] | None = None,
+        presence_interval: float = liveness.BEAT_SECONDS,
     ) -> None:
         if concurrency < 1 or lease_seconds <= 0 or poll_interval <= 0:
             raise ValueError("concurrency, lease_seconds and poll_interval must be positive")
@@ -73,6 +78,10 @@ class Worker:
         self.clock = clock
         self.grace_seconds = grace_seconds
         self.on_outcome = on_outcome
+        self.presence = liveness.Presence(
+            worker_id=self.worker_id, concurrency=concurrency, serves=dict(serves or {})
+        )
+        self.presence_interval = presence_interval
         # Set while the loop sleeps with free slots: everything due has been claimed.
         self.waiting = asyncio.Event()
         self._wakeup = WakeupSignal(self.engine, retry_interval=poll_interval)
@@ -80,6 +89,7 @@ class Worker:
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
         self._heartbeat_task: asyncio.Task[None] | None = None
+        self._presence_task: asyncio.Task[None] | None = None
         self._schedule_due = True
         self._last_schedule = 0.0
 
@@ -100,9 +110,16 @@ class Worker:
         self._stopping = False
         self.waiting.clear()
         await self._wakeup.open()
+        await self._record_presence(liveness.register)
+        self._presence_task = asyncio.create_task(self._presence_loop())
         self._heartbeat_task = asyncio.create_task(self._heartbeat_loop())
         self._loop_task = asyncio.create_task(self._loop())
-        log.info("worker.started", worker_id=self.worker_id, kinds=sorted(self.registry.names))
+        log.info(
+            "worker.started",
+            worker_id=self.worker_id,
+            kinds=sorted(self.registry.names),
+            serves=self.presence.serves,
+        )
 
     async def stop(self, grace_seconds: float | None = None) -> None:
         """Stop claiming; wait up to ``grace_seconds`` for running jobs (None: until they
@@ -119,12 +136,14 @@ class Worker:
             # Still drain: running jobs should finish or go back to the queue.
             log.exception("worker.loop_crashed", worker_id=self.worker_id)
         await self._drain(grace_seconds)
-        if self._heartbeat_task is not None:
-            self._heartbeat_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat_task
+        for background in (self._heartbeat_task, self._presence_task):
+            if background is not None:
+                background.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await background
+        await self._forget_presence()
         await self._wakeup.close()
-        self._loop_task = self._heartbeat_task = None
+        self._loop_task = self._heartbeat_task = self._presence_task = None
         log.info("worker.stopped", worker_id=self.worker_id)
 
     async def run_forever(self) -> None:
@@ -295,6 +314,30 @@ class Worker:
             )
         except Exception:
             log.exception("worker.heartbeat_failed", worker_id=self.worker_id)
+
+    async def beat(self) -> None:
+        """Say this worker is alive now (``worker_processes.last_seen_at``)."""
+        await self._record_presence(liveness.beat)
+
+    async def _presence_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.presence_interval)
+            await self.beat()
+
+    async def _record_presence(self, write: Callable[..., Awaitable[None]]) -> None:
+        # Liveness is advisory: a database hiccup here must not stop the jobs.
+        try:
+            async with self._transaction() as session:
+                await write(session, self.presence, now=self.clock())
+        except Exception:
+            log.exception("worker.presence_failed", worker_id=self.worker_id)
+
+    async def _forget_presence(self) -> None:
+        try:
+            async with self._transaction() as session:
+                await liveness.unregister(session, self.worker_id)
+        except Exception:
+            log.exception("worker.presence_failed", worker_id=self.worker_id)
 
     async def schedule_periodic(self) -> list[uuid.UUID]:
         """Make sure the next occurrence of every periodic job exists; the new job ids."""

@@ -15,10 +15,11 @@ from zakipost.dashboard.compose import FormInvalid, scheduled_time
 from zakipost.dashboard.sessions import CurrentUser, DashboardUser, FormUser
 from zakipost.dashboard.web import render, validation_fields
 from zakipost.db.session import ReadSessionDep
-from zakipost.dependencies import SessionmakerDep, SettingsDep
+from zakipost.dependencies import SessionmakerDep, SettingsDep, get_clock
 from zakipost.errors import AppError
+from zakipost.models import Post
 from zakipost.post import service as post_service
-from zakipost.post.schemas import PostOut, ScheduleChange
+from zakipost.post.schemas import PostOut, ScheduleChange, waits_for_worker
 from zakipost.publishing.states import CANCELLABLE, TERMINAL, PostStatus
 
 router = APIRouter(prefix="/posts")
@@ -55,11 +56,28 @@ class PostView:
         return [f"https://www.tiktok.com/@{handle}/{kind}/{i}" for i in self.post.tiktok_post_ids]
 
 
-async def _view(session: ReadSessionDep, user: DashboardUser, publish_id: str) -> PostView:
+async def _waiting(request: Request, session: ReadSessionDep, posts: list[Post]) -> set[str]:
+    """The publish ids among ``posts`` due while no worker is alive (nothing moves them)."""
+    now = get_clock(request)()
+    if not any(waits_for_worker(p, workers_alive=False, now=now) for p in posts):
+        return set()
+    alive = await post_service.workers_alive(session, now)
+    return {p.publish_id for p in posts if waits_for_worker(p, workers_alive=alive, now=now)}
+
+
+async def _view(
+    session: ReadSessionDep, user: DashboardUser, publish_id: str, request: Request | None = None
+) -> PostView:
     detail = await post_service.detail(session, user.account.id, publish_id)
     account = await connection_service.get_for(session, user.account.id, detail.tiktok_account_id)
+    waiting = await _waiting(request, session, [detail.post]) if request is not None else set()
     return PostView(
-        PostOut.of(detail.post, detail.tiktok_account_id, detail.events),
+        PostOut.of(
+            detail.post,
+            detail.tiktok_account_id,
+            detail.events,
+            waiting_for_worker=detail.post.publish_id in waiting,
+        ),
         TikTokAccountOut.of(account),
     )
 
@@ -87,8 +105,16 @@ async def posts_page(
         limit=PAGE_SIZE,
         cursor=post_service.Cursor.decode(cursor) if cursor else None,
     )
+    waiting = await _waiting(request, session, [row.post for row in page])
     views = [
-        PostView(PostOut.of(row.post, row.tiktok_account_id), by_id.get(row.post.connection_id))
+        PostView(
+            PostOut.of(
+                row.post,
+                row.tiktok_account_id,
+                waiting_for_worker=row.post.publish_id in waiting,
+            ),
+            by_id.get(row.post.connection_id),
+        )
         for row in page
     ]
     return render(
@@ -134,7 +160,7 @@ def _post_page(
 async def post_page(
     request: Request, publish_id: str, user: CurrentUser, session: ReadSessionDep
 ) -> Response:
-    view = await _view(session, user, publish_id)
+    view = await _view(session, user, publish_id, request)
     notices = []
     if request.query_params.get("new"):
         notices.append(
@@ -155,7 +181,7 @@ async def post_status(
     request: Request, publish_id: str, user: CurrentUser, session: ReadSessionDep
 ) -> Response:
     """The live part of the post's page, which its script fetches every few seconds."""
-    view = await _view(session, user, publish_id)
+    view = await _view(session, user, publish_id, request)
     response = render(request, "_post_status.html", view=view, user=user)
     response.headers["X-Post-Live"] = "1" if view.live else "0"
     return response

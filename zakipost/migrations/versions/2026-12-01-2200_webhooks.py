@@ -1,6 +1,6 @@
 """webhook endpoints and deliveries; the connection.expiring notices already told
 
-Revision ID: 0010a
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-01 22:00:00
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010a"
+revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,7 +1,7 @@
 """accounts: the points balance kept beside the ledger, updated with each entry
 
-Revision ID: 0010d
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-01 22:00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010d"
-down_revision: str | None = "0009"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
