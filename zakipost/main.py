@@ -23,6 +23,7 @@ from zakipost.health import router as health_router
 from zakipost.plain_text import refuse_unsafe_parameters
 from zakipost.runtime import build_worker
 from zakipost.storage.endpoints import router as media_router
+from zakipost.tiktok_webhook.endpoints import router as tiktok_webhook_router
 
 
 def create_app(
@@ -86,6 +87,7 @@ def create_app(
     app.include_router(health_router)
     app.include_router(api_router)
     app.include_router(callback_router)
+    app.include_router(tiktok_webhook_router)
     app.include_router(media_router)
     dashboard.install(app)
     app.add_api_route("/", _root_page, methods=["GET"], include_in_schema=False)

@@ -316,10 +316,16 @@ async def disconnect(
         row = await ConnectionRepository.from_session(session).get(connection.id, lock=True)
         if row is None:
             return
-        row.access_token_encrypted = None
-        row.refresh_token_encrypted = None
-        row.access_expires_at = None
-        row.refresh_expires_at = None
-        row.status = ConnectionStatus.revoked
-        row.status_reason = "Disconnected by the owner."
-        row.token_generation += 1
+        mark_revoked(session, row, "Disconnected by the owner.")
+
+
+def mark_revoked(session: AsyncSession, row: Connection, reason: str) -> None:
+    """The connection can no longer publish (its owner disconnected it, or TikTok says the
+    authorization was removed): its tokens are deleted and its status is revoked."""
+    row.access_token_encrypted = None
+    row.refresh_token_encrypted = None
+    row.access_expires_at = None
+    row.refresh_expires_at = None
+    row.status = ConnectionStatus.revoked
+    row.status_reason = reason
+    row.token_generation += 1

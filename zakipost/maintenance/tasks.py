@@ -13,6 +13,7 @@ from zakipost.models import (
     JobStatus,
     OAuthState,
     RateBudgetUse,
+    TikTokWebhookEvent,
 )
 from zakipost.worker import JobContext, TaskRegistry
 
@@ -21,6 +22,8 @@ PRUNE_EVERY = dt.timedelta(hours=1)
 # Budget windows and login limits look back a minute to a quarter of an hour.
 BUDGET_KEEP = dt.timedelta(days=1)
 FINISHED_JOBS_KEEP = dt.timedelta(days=7)
+# TikTok retries a webhook for up to 72 hours: a body older than this cannot come again.
+TIKTOK_WEBHOOKS_KEEP = dt.timedelta(days=4)
 
 
 async def prune(ctx: JobContext) -> dict[str, int]:
@@ -30,6 +33,9 @@ async def prune(ctx: JobContext) -> dict[str, int]:
         "oauth_states": delete(OAuthState).where(OAuthState.expires_at < now - BUDGET_KEEP),
         "dashboard_sessions": delete(DashboardSession).where(DashboardSession.expires_at < now),
         "idempotency_keys": delete(IdempotencyKey).where(IdempotencyKey.expires_at < now),
+        "tiktok_webhook_events": delete(TikTokWebhookEvent).where(
+            TikTokWebhookEvent.received_at < now - TIKTOK_WEBHOOKS_KEEP
+        ),
         "jobs": delete(Job).where(
             Job.status.in_([JobStatus.succeeded, JobStatus.cancelled]),
             Job.finished_at < now - FINISHED_JOBS_KEEP,

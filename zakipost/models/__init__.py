@@ -22,6 +22,7 @@ from zakipost.models.post import (
 )
 from zakipost.models.post_event import PostEvent
 from zakipost.models.rate_budget import RateBudgetUse
+from zakipost.models.tiktok_webhook_event import TikTokWebhookEvent
 
 __all__ = [
     "Account",
@@ -47,5 +48,6 @@ __all__ = [
     "PostRequest",
     "PreparedPhoto",
     "RateBudgetUse",
+    "TikTokWebhookEvent",
     "Transfer",
 ]

@@ -78,7 +78,9 @@ async def publish(
 
 
 def _post_out(detail: post_service.PostDetail) -> PostOut:
-    return PostOut.of(detail.post, detail.tiktok_account_id, detail.events)
+    return PostOut.of(
+        detail.post, detail.tiktok_account_id, detail.events, username=detail.username
+    )
 
 
 def _accepted_message(post: Post) -> str:
@@ -258,7 +260,9 @@ async def list_posts(
     )
     return ok(
         PostPage(
-            items=[PostOut.of(row.post, row.tiktok_account_id) for row in page],
+            items=[
+                PostOut.of(row.post, row.tiktok_account_id, username=row.username) for row in page
+            ],
             next_cursor=following.encode() if following else None,
         )
     )

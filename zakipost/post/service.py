@@ -225,7 +225,7 @@ async def cancel(
         session, post, PostStatus.cancelled, "Cancelled by the caller; points refunded."
     )
     if post.cost_points:
-        await points.refund(session, account.id, reference=post.publish_id, reason="Post cancelled")
+        await machine.refund(session, post, reason="Post cancelled")
     await session.flush()
     return post
 
@@ -272,6 +272,7 @@ class PostDetail:
     post: Post
     tiktok_account_id: str
     events: list[PostEvent]
+    username: str | None = None
 
 
 async def detail(session: AsyncSession, account_id: uuid.UUID, publish_id: str) -> PostDetail:
@@ -280,7 +281,7 @@ async def detail(session: AsyncSession, account_id: uuid.UUID, publish_id: str) 
     if row is None:
         raise PostNotFound(f"No post with publish_id {publish_id!r}.")
     events = list(await repository.timeline(row.post.id))
-    return PostDetail(row.post, row.tiktok_account_id, events)
+    return PostDetail(row.post, row.tiktok_account_id, events, row.username)
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,21 +45,19 @@ class PostView:
 
     @property
     def links(self) -> list[str]:
-        """TikTok's links to the published post (TikTok gives ids for public posts only)."""
-        if self.post.status != PostStatus.published or self.account is None:
+        """TikTok's links to the published post, once TikTok has given its public ids."""
+        if self.post.status != PostStatus.published or not self.post.post_url:
             return []
-        handle = self.account.username
-        kind = "photo" if self.post.kind == "photo" else "video"
-        if not handle:
-            return []
-        return [f"https://www.tiktok.com/@{handle}/{kind}/{i}" for i in self.post.tiktok_post_ids]
+        first = self.post.post_url
+        base = first.rsplit("/", 1)[0]
+        return [first] + [f"{base}/{i}" for i in self.post.tiktok_post_ids[1:]]
 
 
 async def _view(session: ReadSessionDep, user: DashboardUser, publish_id: str) -> PostView:
     detail = await post_service.detail(session, user.account.id, publish_id)
     account = await connection_service.get_for(session, user.account.id, detail.tiktok_account_id)
     return PostView(
-        PostOut.of(detail.post, detail.tiktok_account_id, detail.events),
+        PostOut.of(detail.post, detail.tiktok_account_id, detail.events, username=detail.username),
         TikTokAccountOut.of(account),
     )
 
@@ -88,7 +86,10 @@ async def posts_page(
         cursor=post_service.Cursor.decode(cursor) if cursor else None,
     )
     views = [
-        PostView(PostOut.of(row.post, row.tiktok_account_id), by_id.get(row.post.connection_id))
+        PostView(
+            PostOut.of(row.post, row.tiktok_account_id, username=row.username),
+            by_id.get(row.post.connection_id),
+        )
         for row in page
     ]
     return render(
