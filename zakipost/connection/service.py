@@ -273,6 +273,20 @@ def creator_info_record(
     return record
 
 
+def cached_creator_info(
+    connection: Connection, now: dt.datetime, fresh_for: dt.timedelta
+) -> CreatorInfo | None:
+    """The creator info cached on the connection, when fetched within ``fresh_for`` and
+    TikTok then said the creator could post; None when it must be asked again."""
+    cached = connection.creator_info
+    fetched = connection.creator_info_fetched_at
+    if not cached or not cached.get("can_post") or fetched is None or now - fetched >= fresh_for:
+        return None
+    return CreatorInfo.model_validate(
+        {k: v for k, v in cached.items() if k in CreatorInfo.model_fields}
+    )
+
+
 async def refresh_creator_info(
     sessionmaker: async_sessionmaker[AsyncSession],
     tokens: TokenVault,
