@@ -20,7 +20,8 @@ from tests.fixtures.media_server import MediaServer
 from tests.fixtures.pipeline import settle
 from tests.sandbox.media import make_video
 from zakipost import events
-from zakipost.models import Job, JobStatus, Post
+from zakipost.models import Job, JobStatus, MediaKind, Post
+from zakipost.post.schemas import post_url
 from zakipost.publishing.deps import PipelineDeps
 from zakipost.publishing.link import CHECKS, next_check
 from zakipost.publishing.machine import LINK_TASK
@@ -209,3 +210,18 @@ class TestSchedule:
         assert gaps == sorted(gaps[:-1]) + gaps[-1:]  # widening, the last cut at the bound
         assert times[-1] == bound
         assert len(times) <= len(CHECKS) + 1
+
+
+class TestPostUrl:
+    @pytest.mark.parametrize(
+        ("kind", "path"), [(MediaKind.video, "video"), (MediaKind.photo, "photo")]
+    )
+    def test_tiktoks_url_form_by_kind(self, kind: MediaKind, path: str) -> None:
+        post = Post(kind=kind, tiktok_post_ids=["7602997517160123666", "7602997517160123667"])
+        assert post_url(post, "some.creator") == (
+            f"https://www.tiktok.com/@some.creator/{path}/7602997517160123666"
+        )
+
+    def test_none_without_an_id_or_a_username(self) -> None:
+        assert post_url(Post(kind=MediaKind.video, tiktok_post_ids=[]), "some.creator") is None
+        assert post_url(Post(kind=MediaKind.video, tiktok_post_ids=["1"]), None) is None
