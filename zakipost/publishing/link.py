@@ -16,7 +16,6 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zakipost.connection.errors import ConnectionNotFound, ConnectionRevoked, ReconnectRequired
-from zakipost.logging import get_logger
 from zakipost.models import Post
 from zakipost.publishing import budget, machine
 from zakipost.publishing.deps import PipelineDeps
@@ -25,8 +24,6 @@ from zakipost.publishing.run import PostRun
 from zakipost.publishing.states import PostStatus
 from zakipost.tiktok import PublishStatus, TikTokError
 from zakipost.worker import Defer, JobContext, RetryStrategy, TaskRegistry
-
-log = get_logger(__name__)
 
 # When to ask, counted from PUBLISH_COMPLETE: 1, 3, 8, 18 and 48 minutes, then hourly
 # widening to every 12 hours; the last check is at the bound.

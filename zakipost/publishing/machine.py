@@ -255,12 +255,11 @@ async def apply_finish(
 ) -> bool:
     """Record a finish on the locked ``row``; False when the post had already ended so (a
     webhook and a poll both telling): nothing is written twice."""
-    if row.status is finish.status and row.step is PostStep.done:
-        if finish.post_ids:
-            record_link(session, row, finish.post_ids, now=now)
-        return False
+    already = row.status is finish.status and row.step is PostStep.done
     if finish.post_ids:
         record_link(session, row, finish.post_ids, now=now)
+    if already:
+        return False
     row.upload_url_encrypted = None
     transition(session, row, finish.status, finish.message, step=PostStep.done, now=now)
     if finish.status is PostStatus.published and not row.tiktok_post_ids and link_expected(row):

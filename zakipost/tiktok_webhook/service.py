@@ -57,6 +57,12 @@ def verify(
 
 async def receive(deps: PipelineDeps, event: WebhookEvent, body: bytes) -> str:
     """Apply a verified event once; what happened, in a word or two."""
+    outcome = await _receive(deps, event, body)
+    log.info("tiktok_webhook", tiktok_event=event.event, outcome=outcome)
+    return outcome
+
+
+async def _receive(deps: PipelineDeps, event: WebhookEvent, body: bytes) -> str:
     now = deps.clock()
     digest = hashlib.sha256(body).hexdigest()
     ended: Post | None = None
@@ -83,7 +89,6 @@ async def receive(deps: PipelineDeps, event: WebhookEvent, body: bytes) -> str:
     if ended is not None:
         # As a poll's finish does: what the post fetched or prepared is no longer needed.
         await machine.release_media(deps, ended, now=now)
-    log.info("tiktok_webhook", tiktok_event=event.event, outcome=result)
     return result
 
 
