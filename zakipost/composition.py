@@ -220,14 +220,24 @@ def _embedded_sandbox(components: Components, clock: SandboxClock | None) -> Sta
     config.redirect_uris = [settings.tiktok_redirect_uri, *config.redirect_uris]
     config.verified_url_prefixes = [f"{settings.public_url}/media/", *config.verified_url_prefixes]
     config.allow_http_pull = True
+    # The sandbox's webhooks come to this gateway's own endpoint, as a TikTok app's callback
+    # URL would be registered (ZAKIPOST_SANDBOX_WEBHOOK_URL, even empty, says otherwise).
+    own_webhook = own_webhook_url(settings)
+    if "ZAKIPOST_SANDBOX_WEBHOOK_URL" not in os.environ:
+        config.webhook_url = own_webhook
     return create_sandbox_app(
         config,
         clock=clock,
         http_client_factory=components.pull_client,
         control=sandbox_control(settings),
-        webhook_url_check=webhook_guard(settings),
-        webhook_client_factory=webhook_client(settings),
+        webhook_url_check=webhook_guard(settings, own_url=own_webhook),
+        webhook_client_factory=webhook_client(settings, own=(own_webhook, components)),
     )
+
+
+def own_webhook_url(settings: Settings) -> str:
+    """Where TikTok's webhooks reach this gateway (``POST /tiktok/webhook``)."""
+    return f"{settings.public_url}/tiktok/webhook"
 
 
 def sandbox_control(settings: Settings) -> ControlAccess | None:
@@ -241,13 +251,17 @@ def sandbox_control(settings: Settings) -> ControlAccess | None:
 
 
 def webhook_guard(
-    settings: Settings, resolver: Resolver | None = None
+    settings: Settings, resolver: Resolver | None = None, *, own_url: str | None = None
 ) -> Callable[[str], Awaitable[None]]:
     """The embedded sandbox's webhook targets pass the media URL guard, under the same
-    address policy (``ZAKIPOST_MEDIA_*``) as every other URL this server contacts."""
+    address policy (``ZAKIPOST_MEDIA_*``) as every other URL this server contacts. The one
+    exception is ``own_url``, exactly: this gateway's own webhook endpoint, which
+    :func:`webhook_client` delivers to in process, never over a socket."""
     media = settings.media
 
     async def check(url: str) -> None:
+        if own_url is not None and url == own_url:
+            return
         try:
             await check_url_address(
                 url,
@@ -263,15 +277,21 @@ def webhook_guard(
 
 
 def webhook_client(
-    settings: Settings, resolver: Resolver | None = None
+    settings: Settings,
+    resolver: Resolver | None = None,
+    *,
+    own: tuple[str, Components] | None = None,
 ) -> Callable[[], httpx.AsyncClient]:
     """Webhook deliveries connect only to addresses the same policy allows, checked at
     connect time (a name cannot resolve to a public address for the check and to a private
-    one for the connection)."""
+    one for the connection). With ``own`` (this gateway's webhook URL and components), a
+    delivery to exactly that URL goes through the web app in process instead."""
     policy = AddressPolicy(settings.media.allow_private_networks, settings.media.allowed_networks)
 
     def factory() -> httpx.AsyncClient:
-        transport = GuardedTransport(policy=policy, resolver=resolver)
+        transport: httpx.AsyncBaseTransport = GuardedTransport(policy=policy, resolver=resolver)
+        if own is not None:
+            transport = _OwnWebhookInProcess(own[1], own[0], transport)
         return httpx.AsyncClient(transport=transport, follow_redirects=False)
 
     return factory
@@ -323,12 +343,32 @@ class _OwnUrlsInProcess(httpx.AsyncBaseTransport):
         await self._network.aclose()
 
 
+class _OwnWebhookInProcess(httpx.AsyncBaseTransport):
+    """A POST to exactly this gateway's webhook URL goes to the web app in process; every
+    other request goes to ``guarded``, so no other loopback or private address opens up."""
+
+    def __init__(self, components: Components, url: str, guarded: httpx.AsyncBaseTransport) -> None:
+        self._components = components
+        self._url = httpx.URL(url)
+        self._guarded = guarded
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        web_app = self._components.web_app
+        if web_app is not None and request.url.copy_with(query=None) == self._url:
+            return await httpx.ASGITransport(app=web_app).handle_async_request(request)
+        return await self._guarded.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._guarded.aclose()
+
+
 __all__ = [
     "Components",
     "TikTokCredentials",
     "build_components",
     "create_vault",
     "make_tiktok_client",
+    "own_webhook_url",
     "run_worker_process",
     "sandbox_control",
     "standalone_sandbox",

@@ -86,6 +86,8 @@ class TikTokSettings(BaseModel):
     upload_retry_base_seconds: Annotated[float, Field(gt=0)] = 1.0
     # Where the sandbox answers when no TikTok app is configured; empty: <public_url>/sandbox.
     sandbox_url: str = ""
+    # TikTok's webhooks (POST /tiktok/webhook) signed longer ago than this are refused.
+    webhook_tolerance_seconds: Annotated[float, Field(gt=0, le=86_400)] = 300.0
 
     @property
     def configured(self) -> bool:
@@ -129,8 +131,11 @@ class MetricsSettings(BaseModel):
 class BillingSettings(BaseModel):
     # Points one publish costs; 0 turns billing off.
     publish_cost: Annotated[int, Field(ge=0)] = 400
-    # Whether failures caused by the caller's own input are refunded too.
+    # Whether failures TikTok blames on the caller's media or caption are refunded too.
     refund_caller_errors: bool = False
+    # A post that never reached TikTok is refunded whatever the cause; true keeps the points
+    # of those that failed on the caller's own input (a web page as video_url, a 404...).
+    charge_caller_errors: bool = False
     # What a self-service sign-up starts with: a plan with API access and enough points
     # for a few posts, so a new account can publish without an operator's command. Set the
     # plan to "free" and the points to 0 to make every account wait for an operator.
@@ -212,6 +217,9 @@ class PublishingSettings(BaseModel):
     creator_info_per_minute: Annotated[int, Field(ge=1)] = 20
     init_per_minute: Annotated[int, Field(ge=1)] = 6
     status_per_minute: Annotated[int, Field(ge=1)] = 30
+    # How long a published post's public link is asked for after PUBLISH_COMPLETE (TikTok
+    # gives it after moderation, usually within a minute, sometimes hours later).
+    link_watch_hours: Annotated[float, Field(gt=0, le=720)] = 48.0
     # How long to wait after TikTok answers rate_limit_exceeded (its windows are a minute).
     rate_limited_backoff_seconds: Annotated[float, Field(gt=0)] = 60.0
     # Where fetched media waits while it is sent; empty: <data dir>/media.

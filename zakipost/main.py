@@ -28,6 +28,7 @@ from zakipost.plain_text import refuse_unsafe_parameters
 from zakipost.request_id import RequestIdMiddleware
 from zakipost.runtime import build_worker
 from zakipost.storage.endpoints import router as media_router
+from zakipost.tiktok_webhook.endpoints import router as tiktok_webhook_router
 
 
 def create_app(
@@ -99,6 +100,7 @@ def create_app(
     app.include_router(metrics_router)
     app.include_router(api_router)
     app.include_router(callback_router)
+    app.include_router(tiktok_webhook_router)
     app.include_router(media_router)
     app.include_router(compat_router)
     dashboard.install(app)

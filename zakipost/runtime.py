@@ -8,6 +8,7 @@ from typing import Any
 from zakipost import layout
 from zakipost.connection import tasks as connection_tasks
 from zakipost.maintenance import tasks as maintenance_tasks
+from zakipost.publishing import link as publishing_link
 from zakipost.publishing import tasks as publishing_tasks
 from zakipost.publishing.deps import PipelineDeps
 from zakipost.upload import tasks as upload_tasks
@@ -18,6 +19,7 @@ from zakipost.worker import TaskRegistry, Worker
 def build_registry(deps: PipelineDeps) -> TaskRegistry:
     registry = TaskRegistry()
     publishing_tasks.register(registry, deps)
+    publishing_link.register(registry, deps)
     connection_tasks.register(registry, deps.tokens)
     upload_tasks.register(registry, deps.settings, deps.store)
     maintenance_tasks.register(registry)

@@ -111,7 +111,10 @@ class TestPostPage:
         assert 'id="status">published<' in status.text
         assert "Processing may take a few minutes" not in status.text
         # Only-me posts get no public link from TikTok.
-        assert "TikTok gives a link only to posts everyone can see" in status.text
+        assert (
+            "This post is not public (visible to: Only me), so TikTok gives it no public link"
+            in (status.text)
+        )
         assert "Published on TikTok." in status.text
 
     async def test_a_failure_says_what_happened_and_what_to_do(

@@ -13,7 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.fixtures.app import AccountWithKeys
 from zakipost.billing import points
-from zakipost.models import Connection, MediaKind, Post, PostEvent, PostMode, PostRequest
+from zakipost.models import (
+    Connection,
+    MediaKind,
+    PointEntry,
+    PointEntryKind,
+    Post,
+    PostEvent,
+    PostMode,
+    PostRequest,
+)
 from zakipost.publishing import daily_cap, machine
 from zakipost.publishing.deps import PipelineDeps
 from zakipost.publishing.failures import PostFailure
@@ -133,13 +142,51 @@ class TestFail:
         await machine.settle(run, Fail(PostFailure("spam_risk_text", "no")))
         assert (await run.load()).submitted_at == clock.now
 
-    async def test_a_callers_error_is_not_refunded_by_default(
+    async def test_a_callers_error_before_tiktok_is_refunded_once(
         self, deps: PipelineDeps, owner: AccountWithKeys, clock: Clock
     ) -> None:
         run = await _run_at(deps, owner, clock, PostStep.probing)
         before = await _balance(deps.sessionmaker, owner)
+        failure = Fail(PostFailure("video_rejected", "no", caller_error=True))
+        await machine.settle(run, failure)
+        await machine.settle(run, failure)  # a repeat (a retried job) refunds nothing more
+        assert await _balance(deps.sessionmaker, owner) == before + COST
+        assert (await run.load()).points_refunded == COST
+        async with deps.sessionmaker() as session:
+            refunds = await session.scalar(
+                select(func.count()).where(
+                    PointEntry.reference == (await run.load()).publish_id,
+                    PointEntry.kind == PointEntryKind.refund,
+                )
+            )
+        assert refunds == 1
+
+    async def test_a_callers_error_before_tiktok_stays_charged_when_the_operator_says(
+        self, deps: PipelineDeps, owner: AccountWithKeys, clock: Clock
+    ) -> None:
+        deps.settings.billing.charge_caller_errors = True
+        run = await _run_at(deps, owner, clock, PostStep.probing)
+        before = await _balance(deps.sessionmaker, owner)
         await machine.settle(run, Fail(PostFailure("video_rejected", "no", caller_error=True)))
         assert await _balance(deps.sessionmaker, owner) == before
+        assert (await run.load()).points_refunded == 0
+
+    async def test_a_callers_error_found_by_tiktok_is_not_refunded_by_default(
+        self, deps: PipelineDeps, owner: AccountWithKeys, clock: Clock
+    ) -> None:
+        run = await _run_at(deps, owner, clock, PostStep.awaiting_tiktok, publish_id="p_1")
+        before = await _balance(deps.sessionmaker, owner)
+        failure = PostFailure("duration_check_failed", "short", caller_error=True)
+        await machine.settle(run, Fail(failure))
+        assert await _balance(deps.sessionmaker, owner) == before
+
+    async def test_tiktoks_own_failure_after_init_is_refunded(
+        self, deps: PipelineDeps, owner: AccountWithKeys, clock: Clock
+    ) -> None:
+        run = await _run_at(deps, owner, clock, PostStep.awaiting_tiktok, publish_id="p_1")
+        before = await _balance(deps.sessionmaker, owner)
+        await machine.settle(run, Fail(PostFailure("internal", "TikTok failed")))
+        assert await _balance(deps.sessionmaker, owner) == before + COST
 
     async def test_the_stores_own_file_is_left_alone(
         self, deps: PipelineDeps, owner: AccountWithKeys, clock: Clock, tmp_path: Path

@@ -280,6 +280,20 @@ def creator_info_record(
     return record
 
 
+def cached_creator_info(
+    connection: Connection, now: dt.datetime, fresh_for: dt.timedelta
+) -> CreatorInfo | None:
+    """The creator info cached on the connection, when fetched within ``fresh_for`` and
+    TikTok then said the creator could post; None when it must be asked again."""
+    cached = connection.creator_info
+    fetched = connection.creator_info_fetched_at
+    if not cached or not cached.get("can_post") or fetched is None or now - fetched >= fresh_for:
+        return None
+    return CreatorInfo.model_validate(
+        {k: v for k, v in cached.items() if k in CreatorInfo.model_fields}
+    )
+
+
 async def refresh_creator_info(
     sessionmaker: async_sessionmaker[AsyncSession],
     tokens: TokenVault,
@@ -323,15 +337,21 @@ async def disconnect(
         row = await ConnectionRepository.from_session(session).get(connection.id, lock=True)
         if row is None:
             return
-        if row.status is not ConnectionStatus.revoked:
-            events.record(
-                session,
-                events.DomainEvent("connection.revoked", row.account_id, "connection", row.id),
-            )
-        row.access_token_encrypted = None
-        row.refresh_token_encrypted = None
-        row.access_expires_at = None
-        row.refresh_expires_at = None
-        row.status = ConnectionStatus.revoked
-        row.status_reason = "Disconnected by the owner."
-        row.token_generation += 1
+        mark_revoked(session, row, "Disconnected by the owner.")
+
+
+def mark_revoked(session: AsyncSession, row: Connection, reason: str) -> None:
+    """The connection can no longer publish (its owner disconnected it, or TikTok says the
+    authorization was removed): its tokens are deleted and its status is revoked."""
+    if row.status is not ConnectionStatus.revoked:
+        events.record(
+            session,
+            events.DomainEvent("connection.revoked", row.account_id, "connection", row.id),
+        )
+    row.access_token_encrypted = None
+    row.refresh_token_encrypted = None
+    row.access_expires_at = None
+    row.refresh_expires_at = None
+    row.status = ConnectionStatus.revoked
+    row.status_reason = reason
+    row.token_generation += 1

@@ -8,8 +8,8 @@ dialect-sensitive ones here:
   transaction already excludes every other writer;
 - the fence: a row lock (``FOR UPDATE``) on the job on PostgreSQL, held until the
   fenced transaction commits; SQLite's write lock does the same for the whole file;
-- the upsert for queueing locks (``ON CONFLICT DO NOTHING``, both dialects, different
-  constructs);
+- the upsert for queueing locks and :func:`insert_if_absent` (``ON CONFLICT DO NOTHING``,
+  both dialects, different constructs);
 - transaction-scoped named locks (an advisory lock on PostgreSQL, a no-op on SQLite);
 - a server-side limit on how long a transaction may sit idle (PostgreSQL only);
 - ``NOTIFY``/``LISTEN`` (PostgreSQL only).
@@ -68,6 +68,18 @@ def insert_job_sync(session: Session, values: Mapping[str, Any]) -> uuid.UUID | 
     stmt = _insert_job_statement(session.get_bind().dialect.name, values)
     job_id: uuid.UUID | None = session.execute(stmt).scalar_one_or_none()
     return job_id
+
+
+async def insert_if_absent(session: AsyncSession, table: Table, values: Mapping[str, Any]) -> bool:
+    """Insert a row unless one with the same primary key exists; True when inserted.
+
+    ``ON CONFLICT DO NOTHING``: a concurrent duplicate neither raises nor aborts the
+    caller's transaction.
+    """
+    insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
+    stmt = insert(table).values(**values).on_conflict_do_nothing()
+    result = await session.execute(stmt)
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def update_skip_locked(

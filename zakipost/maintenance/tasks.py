@@ -15,6 +15,7 @@ from zakipost.models import (
     JobStatus,
     OAuthState,
     RateBudgetUse,
+    TikTokWebhookEvent,
     WebhookDelivery,
 )
 from zakipost.worker import JobContext, TaskRegistry
@@ -28,6 +29,8 @@ BUDGET_KEEP = dt.timedelta(days=1)
 FINISHED_JOBS_KEEP = dt.timedelta(days=7)
 # The webhook deliveries log keeps a month of settled deliveries.
 SETTLED_DELIVERIES_KEEP = dt.timedelta(days=30)
+# TikTok retries a webhook for up to 72 hours: a body older than this cannot come again.
+TIKTOK_WEBHOOKS_KEEP = dt.timedelta(days=4)
 
 
 async def prune(ctx: JobContext) -> dict[str, int]:
@@ -37,6 +40,9 @@ async def prune(ctx: JobContext) -> dict[str, int]:
         "oauth_states": delete(OAuthState).where(OAuthState.expires_at < now - BUDGET_KEEP),
         "dashboard_sessions": delete(DashboardSession).where(DashboardSession.expires_at < now),
         "idempotency_keys": delete(IdempotencyKey).where(IdempotencyKey.expires_at < now),
+        "tiktok_webhook_events": delete(TikTokWebhookEvent).where(
+            TikTokWebhookEvent.received_at < now - TIKTOK_WEBHOOKS_KEEP
+        ),
         "jobs": delete(Job).where(
             Job.status.in_([JobStatus.succeeded, JobStatus.cancelled]),
             Job.finished_at < now - FINISHED_JOBS_KEEP,

@@ -23,6 +23,7 @@ from zakipost.models.post import (
 )
 from zakipost.models.post_event import PostEvent
 from zakipost.models.rate_budget import RateBudgetUse
+from zakipost.models.tiktok_webhook_event import TikTokWebhookEvent
 from zakipost.models.webhook_delivery import DeliveryStatus, WebhookDelivery
 from zakipost.models.webhook_endpoint import WebhookEndpoint
 from zakipost.models.worker_process import WorkerProcess
@@ -53,6 +54,7 @@ __all__ = [
     "PostRequest",
     "PreparedPhoto",
     "RateBudgetUse",
+    "TikTokWebhookEvent",
     "Transfer",
     "WebhookDelivery",
     "WebhookEndpoint",

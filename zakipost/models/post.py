@@ -109,6 +109,10 @@ class Post(RecordModel):
     scheduled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cost_points: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    # What the ledger gave back for this post (a failure or a cancellation), at most once.
+    points_refunded: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", nullable=False
+    )
 
     # What the pipeline learnt.
     plan: Mapped[PostPlan | None] = mapped_column(PydanticJSON(PostPlan), nullable=True)

@@ -82,7 +82,9 @@ async def publish(
 
 
 def _post_out(detail: post_service.PostDetail) -> PostOut:
-    return PostOut.of(detail.post, detail.tiktok_account_id, detail.events)
+    return PostOut.of(
+        detail.post, detail.tiktok_account_id, detail.events, username=detail.username
+    )
 
 
 async def _waiting(session: ReadSessionDep, clock: ClockDep, posts: list[Post]) -> set[str]:
@@ -250,6 +252,7 @@ async def get_post(
             detail.tiktok_account_id,
             detail.events,
             waiting_for_worker=detail.post.publish_id in waiting,
+            username=detail.username,
         )
     )
 
@@ -309,6 +312,7 @@ async def list_posts(
                     row.post,
                     row.tiktok_account_id,
                     waiting_for_worker=row.post.publish_id in waiting,
+                    username=row.username,
                 )
                 for row in page
             ],

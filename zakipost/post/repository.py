@@ -22,10 +22,12 @@ class PostRow:
 
     post: Post
     tiktok_account_id: str
+    # The creator's TikTok username, for the post's link.
+    username: str | None = None
 
 
-def _with_account_id() -> Select[Post, uuid.UUID]:
-    return select(Post, Connection.internal_token).join(
+def _with_account_id() -> Select[Post, uuid.UUID, str | None]:
+    return select(Post, Connection.internal_token, Connection.username).join(
         Connection, Connection.id == Post.connection_id
     )
 
@@ -70,7 +72,7 @@ class PostRepository:
                 )
             )
         ).first()
-        return PostRow(row[0], str(row[1])) if row is not None else None
+        return PostRow(row[0], str(row[1]), row[2]) if row is not None else None
 
     async def page(
         self,
@@ -99,7 +101,7 @@ class PostRepository:
         rows = await self.session.execute(
             query.order_by(Post.created_at.desc(), Post.id.desc()).offset(offset).limit(limit)
         )
-        return [PostRow(post, str(token)) for post, token in rows.all()]
+        return [PostRow(post, str(token), username) for post, token, username in rows.all()]
 
     async def count(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import quote
 
 from pydantic import (
     AwareDatetime,
@@ -381,9 +382,22 @@ class PostOut(Schema):
     created_at: dt.datetime
     finished_at: dt.datetime | None
     tiktok_publish_id: str | None
-    tiktok_post_ids: list[str]
+    tiktok_post_ids: list[str] = Field(
+        description="TikTok's public post ids, as strings (they exceed 2^53). TikTok gives them "
+        "to public posts after moderation, often a while after publishing."
+    )
+    post_url: str | None = Field(
+        None,
+        description="The post on tiktok.com (https://www.tiktok.com/@{username}/video/{id}, "
+        "/photo/{id} for photos) once TikTok has given its public id; null until then, and "
+        "for posts that are not public.",
+        examples=["https://www.tiktok.com/@zakipost.demo/video/7602997517160123666"],
+    )
     tiktok_status: str | None
     points_cost: int
+    points_charged: int = Field(
+        description="What the post cost after refunds: points_cost, or 0 once refunded."
+    )
     error: PostError | None
     timeline: list[TimelineEvent] | None = None
     waiting_for: str | None = Field(
@@ -402,6 +416,7 @@ class PostOut(Schema):
         events: list[PostEvent] | None = None,
         *,
         waiting_for_worker: bool = False,
+        username: str | None = None,
     ) -> PostOut:
         error = None
         if post.error_code:
@@ -426,8 +441,10 @@ class PostOut(Schema):
             finished_at=post.finished_at,
             tiktok_publish_id=post.tiktok_publish_id,
             tiktok_post_ids=[str(p) for p in post.tiktok_post_ids or []],
+            post_url=post_url(post, username),
             tiktok_status=post.tiktok_status,
             points_cost=post.cost_points,
+            points_charged=max(post.cost_points - post.points_refunded, 0),
             error=error,
             timeline=[TimelineEvent.of(e) for e in events] if events is not None else None,
             waiting_for="worker" if waiting_for_worker else None,
@@ -454,6 +471,14 @@ class PostJobOut(Schema):
     last_error: str | None
     created_at: dt.datetime
     finished_at: dt.datetime | None
+
+
+def post_url(post: Post, username: str | None) -> str | None:
+    """The post's page on tiktok.com, from the first public id TikTok gave."""
+    if not post.tiktok_post_ids or not username:
+        return None
+    path = "photo" if post.kind.value == "photo" else "video"
+    return f"https://www.tiktok.com/@{quote(username, safe='._')}/{path}/{post.tiktok_post_ids[0]}"
 
 
 class PostPage(Schema):

@@ -32,10 +32,16 @@ from zakipost.models import (
     PostMode,
     PostRequest,
 )
-from zakipost.post.errors import MissingScope, PostNotCancellable, PostNotFound
+from zakipost.post.errors import (
+    CREATOR_RULE_ERRORS,
+    MissingScope,
+    PostNotCancellable,
+    PostNotFound,
+    VideoTooLongForCreator,
+)
 from zakipost.post.repository import PostRepository, PostRow
 from zakipost.post.schemas import PhotoPublishRequest, PostModeIn, VideoPublishRequest
-from zakipost.publishing import daily_cap, machine
+from zakipost.publishing import daily_cap, machine, preflight
 from zakipost.publishing.states import CANCELLABLE, PostStatus
 from zakipost.upload import service as upload_service
 from zakipost.worker import enqueue, liveness
@@ -107,12 +113,40 @@ def _check_url(settings: Settings, url: str, field: str) -> None:
         raise
 
 
+def _creator_allows(
+    settings: Settings, connection: Connection, post: Post, media_duration_sec: float | None
+) -> None:
+    """Refuse, before anything is charged, what the creator's fresh creator info rules out.
+    Only the cached info is read (no TikTok call per request); without a fresh one,
+    preflight asks TikTok, and a post refused there never reached TikTok, so it is refunded."""
+    fresh_for = dt.timedelta(seconds=settings.publishing.creator_info_cache_seconds)
+    info = connection_service.cached_creator_info(connection, utcnow(), fresh_for)
+    if info is None:
+        return
+    draft = post.post_mode is PostMode.draft
+    refused = None
+    if post.kind is MediaKind.photo or not draft:
+        refused = preflight.privacy_rule(post.privacy_level or "SELF_ONLY", info)
+    if refused is None and not draft:
+        asked = {name: getattr(post, f"disable_{name}") for name in ("comment", "duet", "stitch")}
+        refused = preflight.interaction_rule(post.kind, asked, info)
+    if refused is not None:
+        raise CREATOR_RULE_ERRORS[refused.code](refused.message)
+    longest = info.max_video_post_duration_sec
+    if media_duration_sec is not None and longest and media_duration_sec > longest:
+        raise VideoTooLongForCreator(
+            f"The video is {media_duration_sec:.1f} s long; this TikTok account can post videos "
+            f"of at most {longest} s. Trim it, or post it to another account."
+        )
+
+
 async def _accept(
     session: AsyncSession,
     settings: Settings,
     account: Account,
     request: VideoPublishRequest | PhotoPublishRequest,
     post: Post,
+    media_duration_sec: float | None = None,
 ) -> Post:
     """What every post shares: the connection's state, the draft rule, the schedule, the
     debit, the first timeline line and the job, all in the caller's transaction."""
@@ -130,6 +164,7 @@ async def _accept(
     post.brand_organic_toggle = request.brand_organic_toggle
     post.is_aigc = request.ai_generated_content
     post.scheduled_at = request.scheduled_at
+    _creator_allows(settings, connection, post, media_duration_sec)
     post.cost_points = settings.billing.publish_cost
     post.tiktok_post_ids = []
     post.request = post.request.model_copy(update={"on_daily_cap": request.on_daily_cap.value})
@@ -165,6 +200,7 @@ async def accept_video(
     post = Post(
         id=uuid.uuid4(), publish_id=new_publish_id(), kind=MediaKind.video, request=PostRequest()
     )
+    duration: float | None = None
     if request.video_url is not None:
         _check_url(settings, request.video_url, "video_url")
         post.video_url = request.video_url
@@ -178,11 +214,12 @@ async def accept_video(
                 f"Media {request.media_id} is a {media.kind.value}, not a video."
             )
         post.request = PostRequest(media_key=media.storage_key)
+        duration = media.duration_sec  # probed when it was uploaded
     post.title = request.title
     post.disable_duet = request.disable_duet
     post.disable_stitch = request.disable_stitch
     post.video_cover_timestamp_ms = request.video_cover_timestamp_ms
-    return await _accept(session, settings, account, request, post)
+    return await _accept(session, settings, account, request, post, duration)
 
 
 async def accept_photos(
@@ -230,7 +267,7 @@ async def cancel(
         session, post, PostStatus.cancelled, "Cancelled by the caller; points refunded."
     )
     if post.cost_points:
-        await points.refund(session, account.id, reference=post.publish_id, reason="Post cancelled")
+        await machine.refund(session, post, reason="Post cancelled")
     await session.flush()
     return post
 
@@ -277,6 +314,7 @@ class PostDetail:
     post: Post
     tiktok_account_id: str
     events: list[PostEvent]
+    username: str | None = None
 
 
 async def workers_alive(session: AsyncSession, now: dt.datetime) -> bool:
@@ -290,7 +328,7 @@ async def detail(session: AsyncSession, account_id: uuid.UUID, publish_id: str) 
     if row is None:
         raise PostNotFound(f"No post with publish_id {publish_id!r}.")
     events = list(await repository.timeline(row.post.id))
-    return PostDetail(row.post, row.tiktok_account_id, events)
+    return PostDetail(row.post, row.tiktok_account_id, events, row.username)
 
 
 @dataclass(frozen=True, slots=True)

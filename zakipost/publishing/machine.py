@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,11 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zakipost import events, metrics
 from zakipost.billing import points
+from zakipost.config import BillingSettings
 from zakipost.kit.clock import utcnow
 from zakipost.logging import get_logger
-from zakipost.models.post import Post
+from zakipost.models.post import MediaKind, Post, PostMode
 from zakipost.models.post_event import PostEvent
 from zakipost.publishing import daily_cap
+from zakipost.publishing.deps import PipelineDeps
 from zakipost.publishing.failures import PostFailure
 from zakipost.publishing.run import PostRun
 from zakipost.publishing.states import (
@@ -36,7 +38,7 @@ from zakipost.publishing.states import (
     PostStep,
 )
 from zakipost.upload.service import release_post_media
-from zakipost.worker import Defer
+from zakipost.worker import Defer, enqueue
 
 log = get_logger(__name__)
 
@@ -52,6 +54,11 @@ STATUS_EVENTS: dict[PostStatus, events.EventType] = {
 
 # How often a post of unknown fate is checked at TikTok again.
 LATE_POLL_INTERVAL = dt.timedelta(minutes=10)
+
+# The job that asks TikTok for a published post's public link (``publishing.link``).
+LINK_TASK = "publishing.link"
+# The first time it asks, after PUBLISH_COMPLETE; ``link.next_check`` widens from there.
+FIRST_LINK_CHECK = dt.timedelta(minutes=1)
 
 
 class IllegalTransition(Exception):
@@ -239,42 +246,120 @@ async def settle(run: PostRun, outcome: Outcome) -> Defer | None:
 
 
 async def _finish(run: PostRun, finish: Finish) -> None:
-    def change(session: AsyncSession, row: Post) -> Post:
-        if finish.post_ids:
-            row.tiktok_post_ids = list(finish.post_ids)
-        row.upload_url_encrypted = None
-        transition(session, row, finish.status, finish.message, step=PostStep.done, now=run.now())
-        return row
+    async def change(session: AsyncSession, row: Post) -> Post | None:
+        return row if await apply_finish(session, row, finish, now=run.now()) else None
 
-    row: Post = await run.write(change)
-    metrics.post_finished(
-        row.kind.value, finish.status.value, (run.now() - row.created_at).total_seconds()
-    )
-    log.info("post.finished", status=finish.status.value)
+    row: Post | None = await run.write(change)
+    if row is not None:  # not when a webhook had already ended it so
+        metrics.post_finished(
+            row.kind.value, finish.status.value, (run.now() - row.created_at).total_seconds()
+        )
+        log.info("post.finished", status=finish.status.value)
     await _release_media(run)
+
+
+async def apply_finish(
+    session: AsyncSession, row: Post, finish: Finish, *, now: dt.datetime
+) -> bool:
+    """Record a finish on the locked ``row``; False when the post had already ended so (a
+    webhook and a poll both telling): nothing is written twice."""
+    already = row.status is finish.status and row.step is PostStep.done
+    if finish.post_ids:
+        record_link(session, row, finish.post_ids, now=now)
+    if already:
+        return False
+    row.upload_url_encrypted = None
+    transition(session, row, finish.status, finish.message, step=PostStep.done, now=now)
+    if finish.status is PostStatus.published and not row.tiktok_post_ids and link_expected(row):
+        # TikTok gives the public id after moderation, often after PUBLISH_COMPLETE.
+        await enqueue(
+            session,
+            LINK_TASK,
+            {"post_id": str(row.id)},
+            run_at=now + FIRST_LINK_CHECK,
+            queueing_lock=f"link:{row.id}",
+            now=now,
+        )
+    return True
+
+
+def link_expected(post: Post) -> bool:
+    """Whether TikTok will give this post a public id: only public posts get one. A draft's
+    privacy is the creator's choice in the app, so it may."""
+    privacy = (post.plan and post.plan.privacy_level) or post.privacy_level
+    if post.post_mode is PostMode.draft and post.kind is MediaKind.video:
+        return True
+    return privacy == "PUBLIC_TO_EVERYONE"
+
+
+def record_link(
+    session: AsyncSession, post: Post, post_ids: Sequence[str], *, now: dt.datetime
+) -> bool:
+    """Store TikTok's public post ids (as strings); True, with a ``post.link_available``
+    event, when the post had none before."""
+    known = [str(p) for p in post.tiktok_post_ids or []]
+    added = [str(p) for p in post_ids if str(p) not in known]
+    if not added:
+        return False
+    post.tiktok_post_ids = known + added
+    if known:
+        return False
+    events.record(
+        session, events.DomainEvent("post.link_available", post.account_id, "post", post.id)
+    )
+    note(session, post, "TikTok gave the post's public link.", now=now)
+    return True
+
+
+def refund_due(failure: PostFailure, post: Post, billing: BillingSettings) -> bool:
+    """Whether a failed post's points go back: always when TikTok failed it for its own
+    reasons; for the caller's errors, when the post never reached TikTok (no init accepted)
+    unless the operator charges them, and after that only if the operator refunds them."""
+    if not failure.caller_error:
+        return True
+    if post.tiktok_publish_id is None:
+        return not billing.charge_caller_errors
+    return billing.refund_caller_errors
 
 
 async def _fail(run: PostRun, failure: PostFailure) -> None:
-    refund = not failure.caller_error or run.deps.settings.billing.refund_caller_errors
-
-    async def change(session: AsyncSession, row: Post) -> None:
-        row.error_code = failure.code
-        row.error_message = failure.message
-        row.error_retryable = failure.retryable
-        row.tiktok_fail_reason = failure.fail_reason
-        row.upload_url_encrypted = None
-        daily_cap.release(row)
-        transition(
-            session, row, PostStatus.failed, failure.message, step=PostStep.done, now=run.now()
-        )
-        if refund and row.cost_points:
-            await points.refund(
-                session, row.account_id, reference=row.publish_id, reason="Publish failed"
-            )
-
-    await run.write(change)
+    billing = run.deps.settings.billing
+    await run.write(
+        lambda session, row: apply_failure(session, row, failure, billing, now=run.now())
+    )
     await _release_media(run)
     log.info("post_failed", post_id=str(run.post_id), code=failure.code)
+
+
+async def apply_failure(
+    session: AsyncSession,
+    row: Post,
+    failure: PostFailure,
+    billing: BillingSettings,
+    *,
+    now: dt.datetime,
+) -> bool:
+    """Record a failure on the locked ``row``: error fields, the daily slot, the refund
+    (once, by publish id); False when the post had already failed."""
+    if row.status is PostStatus.failed:
+        return False
+    row.error_code = failure.code
+    row.error_message = failure.message
+    row.error_retryable = failure.retryable
+    row.tiktok_fail_reason = failure.fail_reason
+    row.upload_url_encrypted = None
+    daily_cap.release(row)
+    transition(session, row, PostStatus.failed, failure.message, step=PostStep.done, now=now)
+    if refund_due(failure, row, billing) and row.cost_points:
+        await refund(session, row, reason="Publish failed")
+    return True
+
+
+async def refund(session: AsyncSession, post: Post, *, reason: str) -> None:
+    """Give the post's points back, at most once (the ledger is keyed by publish id)."""
+    entry = await points.refund(session, post.account_id, reference=post.publish_id, reason=reason)
+    if entry is not None:
+        post.points_refunded += entry.amount
 
 
 async def _defer(run: PostRun, deferral: Deferral) -> None:
@@ -351,11 +436,14 @@ def store_keys(post: Post) -> list[str]:
 
 
 async def _release_media(run: PostRun) -> None:
+    await release_media(run.deps, await run.load(), now=run.now())
+
+
+async def release_media(deps: PipelineDeps, post: Post, *, now: dt.datetime) -> None:
     """Remove what the post fetched or prepared once TikTok has it (or never will)."""
-    post = await run.load()
     if post.media_path and post.media_path_owned:
         await asyncio.to_thread(Path(post.media_path).unlink, missing_ok=True)
     keys = store_keys(post)
     if keys:
-        async with run.unfenced() as session:
-            await release_post_media(session, run.deps.store, keys, now=run.now())
+        async with deps.sessionmaker() as session, session.begin():
+            await release_post_media(session, deps.store, keys, now=now)

@@ -32,7 +32,7 @@ async def fetch_status(run: PostRun, post: Post) -> PublishStatus:
         row.tiktok_status = status.status
         row.status_checks += 1
         if status.publicly_available_post_ids:
-            row.tiktok_post_ids = list(status.publicly_available_post_ids)
+            machine.record_link(session, row, status.publicly_available_post_ids, now=run.now())
 
     await run.write(record)
     return status

@@ -4,8 +4,10 @@ longest video), the daily cap as ZakiPost counts it and as TikTok reports it."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-from zakipost.connection.service import creator_info_record
+from zakipost.connection.service import cached_creator_info, creator_info_record
 from zakipost.models import Connection, MediaKind, Post, PostMode, PostPlan
 from zakipost.publishing import budget, daily_cap, machine
 from zakipost.publishing.failures import PostDeferred, PostFailure
@@ -26,12 +28,9 @@ async def creator_info(run: PostRun, post: Post) -> CreatorInfo:
         connection = await session.get(Connection, post.connection_id)
     assert connection is not None
     cache_for = dt.timedelta(seconds=run.deps.settings.publishing.creator_info_cache_seconds)
-    cached = connection.creator_info
-    fetched = connection.creator_info_fetched_at
-    if cached and cached.get("can_post") and fetched and run.now() - fetched < cache_for:
-        return CreatorInfo.model_validate(
-            {k: v for k, v in cached.items() if k in CreatorInfo.model_fields}
-        )
+    cached = cached_creator_info(connection, run.now(), cache_for)
+    if cached is not None:
+        return cached
     try:
         info = await run.tiktok(
             post, budget.Family.creator_info, run.deps.tiktok.query_creator_info
@@ -111,24 +110,57 @@ async def take_daily_slot(run: PostRun, post: Post) -> None:
         raise await cap_reached(run, post, _full(refused), refused)
 
 
-def interactions(post: Post, info: CreatorInfo) -> dict[str, bool]:
-    """The interaction switches to send: what was asked, within what the creator allows.
-    Photos have comments only."""
-    chosen: dict[str, bool] = {}
-    switches = [("comment", info.comment_disabled)]
-    if post.kind is MediaKind.video:
-        switches += [("duet", info.duet_disabled), ("stitch", info.stitch_disabled)]
-    for name, disabled_by_creator in switches:
-        asked: bool | None = getattr(post, f"disable_{name}")
-        if disabled_by_creator and asked is False:
-            raise PostFailure(
+@dataclass(frozen=True, slots=True)
+class CreatorRule:
+    """A request the creator's info rules out: a stable code and what to change."""
+
+    code: str
+    message: str
+
+
+def privacy_rule(privacy: str, info: CreatorInfo) -> CreatorRule | None:
+    if privacy in info.privacy_level_options:
+        return None
+    return CreatorRule(
+        "privacy_level_not_allowed",
+        f"This TikTok account does not offer {privacy}; choose one of: "
+        + ", ".join(info.privacy_level_options)
+        + ".",
+    )
+
+
+def interaction_rule(
+    kind: MediaKind, asked: Mapping[str, bool | None], info: CreatorInfo
+) -> CreatorRule | None:
+    """An interaction asked for (``asked["comment"] is False``: allow comments) that the
+    creator turned off. Photos have comments only."""
+    for name, disabled_by_creator in _switches(kind, info):
+        if disabled_by_creator and asked.get(name) is False:
+            return CreatorRule(
                 f"{name}_disabled_by_creator",
                 f"This TikTok account has {name}s turned off in its settings, so they cannot be "
                 f"allowed on this post; send disable_{name}: true or leave it out.",
-                caller_error=True,
             )
-        chosen[f"disable_{name}"] = bool(asked) or disabled_by_creator
-    return chosen
+    return None
+
+
+def _switches(kind: MediaKind, info: CreatorInfo) -> list[tuple[str, bool]]:
+    switches = [("comment", info.comment_disabled)]
+    if kind is MediaKind.video:
+        switches += [("duet", info.duet_disabled), ("stitch", info.stitch_disabled)]
+    return switches
+
+
+def interactions(post: Post, info: CreatorInfo) -> dict[str, bool]:
+    """The interaction switches to send: what was asked, within what the creator allows."""
+    asked = {name: getattr(post, f"disable_{name}") for name in ("comment", "duet", "stitch")}
+    refused = interaction_rule(post.kind, asked, info)
+    if refused is not None:
+        raise PostFailure(refused.code, refused.message, caller_error=True)
+    return {
+        f"disable_{name}": bool(asked[name]) or disabled_by_creator
+        for name, disabled_by_creator in _switches(post.kind, info)
+    }
 
 
 async def preflight(run: PostRun, post: Post) -> None:
@@ -142,14 +174,9 @@ async def preflight(run: PostRun, post: Post) -> None:
     if post.kind is MediaKind.photo or not draft:
         # Photo drafts carry a privacy level too (TikTok requires one for MEDIA_UPLOAD photos).
         privacy = post.privacy_level or "SELF_ONLY"
-        if privacy not in info.privacy_level_options:
-            raise PostFailure(
-                "privacy_level_not_allowed",
-                f"This TikTok account does not offer {privacy}; choose one of: "
-                + ", ".join(info.privacy_level_options)
-                + ".",
-                caller_error=True,
-            )
+        refused = privacy_rule(privacy, info)
+        if refused is not None:
+            raise PostFailure(refused.code, refused.message, caller_error=True)
         plan = plan.model_copy(update={"privacy_level": privacy})
         if post.privacy_level is None:
             message += (

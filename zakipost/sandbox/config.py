@@ -80,7 +80,9 @@ class SandboxConfig:
     progression: Progression = "time"
     processing_delay_seconds: float = 2.0
     processing_seconds_per_gb: float = 60.0
-    moderation_delay_seconds: float = 3.0
+    # Observed: a public post's id comes after PUBLISH_COMPLETE, once moderated (usually
+    # within a minute, sometimes hours later); "immediate" mode moderates at once.
+    moderation_delay_seconds: float = 30.0
     # "time" mode only: the creator posts inbox drafts by itself after this delay.
     inbox_autopost_seconds: float | None = None
 

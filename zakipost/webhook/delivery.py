@@ -123,7 +123,9 @@ async def _data(session: AsyncSession, delivery: WebhookDelivery) -> dict[str, A
         if publish_id is None:
             return {"id": str(delivery.subject_id)}
         detail = await post_service.detail(session, delivery.account_id, publish_id)
-        out = PostOut.of(detail.post, detail.tiktok_account_id, detail.events)
+        out = PostOut.of(
+            detail.post, detail.tiktok_account_id, detail.events, username=detail.username
+        )
         return out.model_dump(mode="json")
     if delivery.subject_kind == "connection":
         connection = await session.get(Connection, delivery.subject_id)

@@ -46,14 +46,12 @@ class PostView:
 
     @property
     def links(self) -> list[str]:
-        """TikTok's links to the published post (TikTok gives ids for public posts only)."""
-        if self.post.status != PostStatus.published or self.account is None:
+        """TikTok's links to the published post, once TikTok has given its public ids."""
+        if self.post.status != PostStatus.published or not self.post.post_url:
             return []
-        handle = self.account.username
-        kind = "photo" if self.post.kind == "photo" else "video"
-        if not handle:
-            return []
-        return [f"https://www.tiktok.com/@{handle}/{kind}/{i}" for i in self.post.tiktok_post_ids]
+        first = self.post.post_url
+        base = first.rsplit("/", 1)[0]
+        return [first] + [f"{base}/{i}" for i in self.post.tiktok_post_ids[1:]]
 
 
 async def _waiting(request: Request, session: ReadSessionDep, posts: list[Post]) -> set[str]:
@@ -77,6 +75,7 @@ async def _view(
             detail.tiktok_account_id,
             detail.events,
             waiting_for_worker=detail.post.publish_id in waiting,
+            username=detail.username,
         ),
         TikTokAccountOut.of(account),
     )
@@ -112,6 +111,7 @@ async def posts_page(
                 row.post,
                 row.tiktok_account_id,
                 waiting_for_worker=row.post.publish_id in waiting,
+                username=row.username,
             ),
             by_id.get(row.post.connection_id),
         )

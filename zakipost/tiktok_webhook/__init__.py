@@ -1,0 +1,1 @@
+"""TikTok's webhooks in: ``POST /tiktok/webhook`` verifies, deduplicates and applies them."""
