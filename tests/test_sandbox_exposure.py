@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.fixtures.app import make_settings, running_app
 from zakipost.composition import standalone_sandbox, webhook_client, webhook_guard
 from zakipost.config import Settings
-from zakipost.media import GuardedTransport, MediaUrlForbidden
+from zakipost.media import MediaUrlForbidden
 
 TOKEN = "operator-control-token-0123"
 REMOTE = ("203.0.113.5", 50000)
@@ -147,4 +147,7 @@ class TestWebhookTarget:
         async with running_app(settings, engine) as app:
             sandbox = app.state.sandbox_app.state.sandbox
             async with sandbox.webhook_client() as http:
-                assert isinstance(http._transport, GuardedTransport)
+                # Only this gateway's own /tiktok/webhook is reached in process; any other
+                # address meets the guard.
+                with pytest.raises(MediaUrlForbidden, match="loopback"):
+                    await http.post("http://127.0.0.1:9/tiktok/webhook", content=b"{}")

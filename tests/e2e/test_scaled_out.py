@@ -70,6 +70,9 @@ def on_postgresql(test: Callable[..., Any]) -> Callable[..., Any]:
     )
 
 
+METRICS_TOKEN = "scaled-out-scrape-token"
+
+
 def documented_variables() -> list[str]:
     """The variables of the "Scaled out" block of docs/operations.md, in order."""
     section = OPERATIONS.read_text().split("\n## Scaled out\n", 1)[1]
@@ -104,6 +107,8 @@ def layout_values(
         "ZAKIPOST_STORAGE_S3_ACCESS_KEY_ID": "testing",
         "ZAKIPOST_STORAGE_S3_SECRET_ACCESS_KEY": "testing",
         "ZAKIPOST_TIKTOK_SANDBOX_URL": sandbox_url,
+        "ZAKIPOST_METRICS_ENABLED": "true",
+        "ZAKIPOST_METRICS_TOKEN": METRICS_TOKEN,
     }
 
 
@@ -537,6 +542,8 @@ async def test_every_process_metrics_show_the_posts(
     scrapes += [f"http://127.0.0.1:{port}/metrics" for port in ports]
     async with httpx.AsyncClient() as http:
         for url in scrapes:
-            response = await http.get(url)
+            anonymous = await http.get(url)
+            assert anonymous.status_code == 401, (url, anonymous.text)
+            response = await http.get(url, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
             assert response.status_code == 200, (url, response.text)
             assert published_in(response.text) == len(publish_ids), (url, response.text)

@@ -25,6 +25,7 @@ from tests.webhook.conftest import Receiver, create_webhook, deliver_all
 from zakipost.config import Settings
 from zakipost.models import DeliveryStatus, WebhookDelivery
 from zakipost.runtime import build_worker
+from zakipost.storage.factory import local_dir
 
 # A bound on waiting for the worker process to reach the receiver, not a timed assertion.
 GUARD = 120
@@ -64,6 +65,8 @@ async def test_a_worker_killed_mid_delivery_loses_no_event(
         "ZAKIPOST_ENV": "testing",
         "ZAKIPOST_DATABASE_URL": database_urls[dialect],
         "ZAKIPOST_DATA_DIR": str(tmp_path / "worker-data"),
+        # A worker apart from the web shares its media store (docs/operations.md#media).
+        "ZAKIPOST_STORAGE_LOCAL_DIR": str(local_dir(hooks_settings)),
         "ZAKIPOST_SECURITY_MASTER_KEYS": TEST_MASTER_KEY,
         "ZAKIPOST_TIKTOK_SANDBOX_URL": "http://127.0.0.1:9",
         "ZAKIPOST_WEBHOOKS_ALLOW_PRIVATE_NETWORKS": "true",
