@@ -297,6 +297,9 @@ def zakipost_env(
         "ZAKIPOST_SERVER_PORT": str(port),
         "ZAKIPOST_SECURITY_MASTER_KEYS": master_key,
         "ZAKIPOST_SECURITY_SESSION_SECRET": "bench-session-secret",
+        # A benchmark's web and workers run on one machine: they share the data directory's
+        # store, named explicitly as a layout of separate processes requires.
+        "ZAKIPOST_STORAGE_LOCAL_DIR": str(data_dir / "store"),
     }
     if database_url:
         values["ZAKIPOST_DATABASE_URL"] = database_url

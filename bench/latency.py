@@ -178,8 +178,11 @@ def _report(samples: list[dict[str, Any]], posts: int, background: float) -> lis
         fetching = event_time(post, step="fetching")
         probing = event_time(post, step="probing")
         initializing = event_time(post, step="initializing")
-        uploaded = event_time(post, step="awaiting_tiktok")
         published = event_time(post, status="published")
+        try:
+            uploaded = event_time(post, step="awaiting_tiktok")
+        except KeyError:  # TikTok's webhook published it before the first poll was due
+            uploaded = published
         values = [
             _ms(s["accepted"], started),
             _ms(started, fetching),

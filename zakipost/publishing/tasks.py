@@ -53,6 +53,10 @@ async def run_post(
                 break
     except Exception as exc:
         current = await run.load()
+        if current.status in TERMINAL:
+            # Ended meanwhile (TikTok's webhook): the step's write found it so; nothing to do.
+            log.info("post.ended_meanwhile", status=current.status.value, error=describe(exc))
+            return current.status.value
         outcome = classify(exc, current)
         if outcome is None:
             raise
