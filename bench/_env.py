@@ -297,6 +297,9 @@ def zakipost_env(
         "ZAKIPOST_SERVER_PORT": str(port),
         "ZAKIPOST_SECURITY_MASTER_KEYS": master_key,
         "ZAKIPOST_SECURITY_SESSION_SECRET": "bench-session-secret",
+        # Every process of one benchmark shares its data directory, so its local store too
+        # (a `zakipost web` apart from its workers refuses a store it cannot share).
+        "ZAKIPOST_STORAGE_LOCAL_DIR": str(data_dir / "store"),
     }
     if database_url:
         values["ZAKIPOST_DATABASE_URL"] = database_url
