@@ -64,6 +64,8 @@ async def test_a_worker_killed_mid_delivery_loses_no_event(
         "ZAKIPOST_ENV": "testing",
         "ZAKIPOST_DATABASE_URL": database_urls[dialect],
         "ZAKIPOST_DATA_DIR": str(tmp_path / "worker-data"),
+        # A worker apart from the web refuses a store it cannot share (zakipost.layout).
+        "ZAKIPOST_STORAGE_LOCAL_DIR": str(tmp_path / "store"),
         "ZAKIPOST_SECURITY_MASTER_KEYS": TEST_MASTER_KEY,
         "ZAKIPOST_TIKTOK_SANDBOX_URL": "http://127.0.0.1:9",
         "ZAKIPOST_WEBHOOKS_ALLOW_PRIVATE_NETWORKS": "true",
