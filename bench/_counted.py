@@ -77,6 +77,7 @@ def main(argv: list[str]) -> None:
                 return
             profiler.disable()
             out = Path(profile_to + f".{os.getpid()}.txt")
+            profiler.dump_stats(out.with_suffix(".prof"))  # for pstats' callers/callees
             with out.open("w") as fh:
                 stats = pstats.Stats(profiler, stream=fh)
                 stats.sort_stats("cumulative").print_stats(80)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -122,9 +124,15 @@ async def _measure_db(
         settings, email=f"accept-{db}@bench.example", points=1_000_000_000
     )
     base = f"http://{HOST}:{port}"
-    with Service(
-        f"accept-web-{db}", [ZAKIPOST, "web"], child_env(env), data_dir, root / "logs"
-    ) as web:
+    # With BENCH_PROFILE set, the web process runs under bench._counted, which profiles it
+    # (CPU time) over the publish window only.
+    profile = "BENCH_PROFILE" in os.environ
+    command = (
+        [PYTHON, "-m", "bench._counted", str(data_dir / "transactions.json"), "web"]
+        if profile
+        else [ZAKIPOST, "web"]
+    )
+    with Service(f"accept-web-{db}", command, child_env(env), data_dir, root / "logs") as web:
         await wait_http(f"{base}/healthz", web)
         async with httpx.AsyncClient(timeout=30.0) as http:
             account_id = await connect_tiktok(http, base, headers)
@@ -145,6 +153,8 @@ async def _measure_db(
             "title": "Benchmark #zakipost",
             "privacy_level": "SELF_ONLY",
         }
+        if profile:
+            os.kill(web.pid, signal.SIGUSR1)
         published = await _measured(
             {
                 **common,
@@ -156,6 +166,9 @@ async def _measure_db(
             },
             opts,
         )
+        if profile:
+            os.kill(web.pid, signal.SIGUSR1)
+            await asyncio.sleep(1.0)  # the profile is written by the process itself
         web.check()
     if db == "postgresql":
         await empty_postgres()

@@ -5,7 +5,14 @@ import logging
 import pytest
 import structlog
 
-from zakipost.logging import REDACTED, configure_logging, get_logger, redact_text, register_secret
+from zakipost.logging import (
+    _SECRET_PATTERNS,
+    REDACTED,
+    configure_logging,
+    get_logger,
+    redact_text,
+    register_secret,
+)
 
 
 @pytest.fixture
@@ -74,3 +81,28 @@ class TestRedaction:
 def _reset_structlog():
     yield
     structlog.reset_defaults()
+
+
+def test_the_prefilter_passes_every_string_a_pattern_would_change() -> None:
+    """redact_text skips the substitutions when one combined search finds nothing: every
+    string any single pattern changes must still be changed, exactly as all of them would."""
+
+    def every_pattern(text: str) -> str:
+        for pattern, replacement in _SECRET_PATTERNS:
+            text = pattern.sub(replacement, text)
+        return text
+
+    samples = [
+        "act.abc123 rft.x clt.y",
+        "upload_token=abc UPLOAD_TOKEN: 'q' Client_Secret=\"s3cr3t\"",
+        "refresh_token=1 access_token:2 code_verifier=3 password=4",
+        "GET /cb?code=abc&state=xyz HTTP/1.1",
+        "authorization: bearer abc.def, next",
+        "key zp_sk_ABC zp_live_9 zp_test_z",
+        '127.0.0.1:5555 - "POST /v1/tiktok/publish HTTP/1.1" 200',
+        "2026-12-01T22:00:00Z",
+        "",
+    ]
+    for text in samples:
+        assert redact_text(text) == every_pattern(text)
+    assert redact_text("GET /cb?code=abc") == "GET /cb?code=[REDACTED]"

@@ -45,6 +45,16 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(Bearer\s+)[^\s\"',;]+", re.IGNORECASE), r"\1" + REDACTED),
     (re.compile(r"\bzp_(sk|live|test)_[A-Za-z0-9]+"), r"zp_\1_" + REDACTED),
 )
+# Matches wherever any of the patterns above does (each in its own flags): one search tells
+# whether a string needs the substitutions at all. Almost no logged string does, and a log
+# line holds about ten strings, each otherwise costing five substitutions (most of a line's
+# formatting time, measured: docs/benchmarks.md).
+_ANY_SECRET_PATTERN = re.compile(
+    "|".join(
+        f"(?i:{pattern.pattern})" if pattern.flags & re.IGNORECASE else f"(?:{pattern.pattern})"
+        for pattern, _ in _SECRET_PATTERNS
+    )
+)
 
 _registered: set[str] = set()
 
@@ -56,8 +66,9 @@ def register_secret(value: str | None) -> None:
 
 
 def redact_text(text: str) -> str:
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
+    if _ANY_SECRET_PATTERN.search(text) is not None:
+        for pattern, replacement in _SECRET_PATTERNS:
+            text = pattern.sub(replacement, text)
     for secret in _registered:
         if secret in text:
             text = text.replace(secret, REDACTED)

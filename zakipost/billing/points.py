@@ -61,7 +61,8 @@ async def grant(
 async def debit(
     session: AsyncSession, account_id: uuid.UUID, cost: int, *, reason: str, reference: str
 ) -> PointEntry | None:
-    """Spend ``cost`` points, or refuse with 402. Nothing is written when cost is 0."""
+    """Spend ``cost`` points, or refuse with 402; the ledger entry is added to the session
+    (written with its next flush or commit). Nothing is written when cost is 0."""
     if cost <= 0:
         return None
     # One statement checks and spends: it locks the row, so two writers cannot both spend
@@ -86,8 +87,9 @@ async def debit(
         reason=reason,
         reference=reference,
     )
+    # Written by the caller's next flush (the publish's, with its post): a flush of its own
+    # would run the unit of work once more per publish for nothing.
     session.add(entry)
-    await session.flush()
     return entry
 
 
