@@ -3,7 +3,6 @@ job and the points debit commit together or not at all."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import uuid
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from zakipost.models import (
     PostMode,
     PostRequest,
 )
+from zakipost.pagination import Cursor
 from zakipost.post.errors import (
     CREATOR_RULE_ERRORS,
     MissingScope,
@@ -331,30 +331,6 @@ async def detail(session: AsyncSession, account_id: uuid.UUID, publish_id: str) 
     return PostDetail(row.post, row.tiktok_account_id, events, row.username)
 
 
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    created_at: dt.datetime
-    post_id: uuid.UUID
-
-    def encode(self) -> str:
-        raw = f"{self.created_at.isoformat()}|{self.post_id}"
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, value: str) -> Cursor:
-        try:
-            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-            created, post_id = raw.split("|")
-            created_at = dt.datetime.fromisoformat(created)
-            # encode() writes the database's time in UTC; anything else was not ours, and a
-            # naive or far-offset time would fail in the database's comparison instead.
-            if created_at.utcoffset() != dt.timedelta(0):
-                raise ValueError("not a UTC time")
-            return cls(created_at, uuid.UUID(post_id))
-        except (ValueError, UnicodeDecodeError):
-            raise ValidationFailed("cursor is not one this API returned.") from None
-
-
 async def list_for(
     session: AsyncSession,
     account_id: uuid.UUID,
@@ -370,7 +346,7 @@ async def list_for(
         status=status,
         connection_id=connection_id,
         limit=limit + 1,
-        before=(cursor.created_at, cursor.post_id) if cursor is not None else None,
+        before=cursor.key if cursor is not None else None,
     )
     page = rows[:limit]
     last = page[-1].post if page else None

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +15,7 @@ from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import Vault
 from zakipost.media import MediaError, Resolver, check_url_address
 from zakipost.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from zakipost.pagination import Cursor
 from zakipost.webhook import signing
 from zakipost.webhook.errors import (
     DeliveryNotFound,
@@ -214,28 +213,6 @@ async def delete(session: AsyncSession, account_id: uuid.UUID, endpoint_id: uuid
     await session.flush()
 
 
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    created_at: dt.datetime
-    delivery_id: uuid.UUID
-
-    def encode(self) -> str:
-        raw = f"{self.created_at.isoformat()}|{self.delivery_id}"
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, value: str) -> Cursor:
-        try:
-            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-            created, delivery_id = raw.split("|")
-            created_at = dt.datetime.fromisoformat(created)
-            if created_at.utcoffset() != dt.timedelta(0):
-                raise ValueError("not a UTC time")
-            return cls(created_at, uuid.UUID(delivery_id))
-        except (ValueError, UnicodeDecodeError):
-            raise ValidationFailed("cursor is not one this API returned.") from None
-
-
 async def deliveries(
     session: AsyncSession,
     account_id: uuid.UUID,
@@ -250,7 +227,7 @@ async def deliveries(
         await WebhookRepository.from_session(session).deliveries_page(
             endpoint_id,
             limit=limit + 1,
-            before=(cursor.created_at, cursor.delivery_id) if cursor is not None else None,
+            before=cursor.key if cursor is not None else None,
         )
     )
     page = rows[:limit]
