@@ -13,6 +13,7 @@ import base64
 import contextlib
 import ctypes
 import hashlib
+import json
 import math
 import os
 import signal
@@ -270,6 +271,26 @@ async def quiet_machine(max_wait: float, threshold: float = 0.25) -> float:
 
 def new_master_key() -> str:
     return "b1:" + base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+
+
+async def run_json_child(module: str, job: Mapping[str, Any], what: str) -> dict[str, Any]:
+    """Run ``python -m <module>`` in its own process: the job as JSON on stdin, its result
+    as JSON on stdout (load generators and baselines measured beside ZakiPost)."""
+    process = await asyncio.create_subprocess_exec(
+        PYTHON,
+        "-m",
+        module,
+        cwd=REPO,
+        env=child_env({}),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        preexec_fn=die_with_parent,
+    )
+    out, _ = await process.communicate(json.dumps(job).encode())
+    if process.returncode != 0:
+        raise RuntimeError(f"{what} failed (exit {process.returncode})")
+    result: dict[str, Any] = json.loads(out)
+    return result
 
 
 def child_env(values: Mapping[str, str]) -> dict[str, str]:

@@ -11,7 +11,6 @@ throughput and p50 latency.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 from pathlib import Path
@@ -23,7 +22,6 @@ from bench._env import (
     HOST,
     PG_BENCH_URL,
     PYTHON,
-    REPO,
     ZAKIPOST,
     Background,
     Options,
@@ -33,7 +31,6 @@ from bench._env import (
     child_env,
     connect_tiktok,
     create_account,
-    die_with_parent,
     empty_postgres,
     fmt,
     free_port,
@@ -42,6 +39,7 @@ from bench._env import (
     pct,
     postgres_problem,
     quiet_machine,
+    run_json_child,
     settings_for,
     wait_http,
     zakipost_env,
@@ -54,20 +52,7 @@ QUIET_CORES = 0.25
 async def _load(job: dict[str, Any], opts: Options) -> dict[str, Any]:
     await quiet_machine(opts.quiet_wait)
     background = Background()
-    process = await asyncio.create_subprocess_exec(
-        PYTHON,
-        "-m",
-        "bench._load",
-        cwd=REPO,
-        env=child_env({}),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        preexec_fn=die_with_parent,
-    )
-    out, _ = await process.communicate(json.dumps(job).encode())
-    if process.returncode != 0:
-        raise RuntimeError(f"the load generator failed (exit {process.returncode})")
-    result: dict[str, Any] = json.loads(out)
+    result = await run_json_child("bench._load", job, "the load generator")
     result["background_cores"] = background.cores()
     return result
 

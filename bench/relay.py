@@ -20,7 +20,6 @@ Rounds alternate the order of the three; the median of each is compared.
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import os
 from pathlib import Path
@@ -28,21 +27,18 @@ from typing import Any
 
 from bench._env import (
     MB,
-    PYTHON,
-    REPO,
     Background,
     Options,
     Service,
     Table,
     Verdict,
     Video,
-    child_env,
-    die_with_parent,
     event_time,
     fmt,
     median,
     proc_cpu_seconds,
     quiet_machine,
+    run_json_child,
     video,
 )
 from bench._pipeline import PipelineEnv
@@ -58,21 +54,7 @@ ORDERS = (
 
 
 async def _copy(env: PipelineEnv, job: dict[str, Any]) -> dict[str, Any]:
-    process = await asyncio.create_subprocess_exec(
-        PYTHON,
-        "-m",
-        "bench._copy",
-        cwd=REPO,
-        env=child_env({}),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        preexec_fn=die_with_parent,
-    )
-    out, _ = await process.communicate(json.dumps(job).encode())
-    if process.returncode != 0:
-        raise RuntimeError(f"the plain copy ({job['mode']}) failed (exit {process.returncode})")
-    result: dict[str, Any] = json.loads(out)
-    return result
+    return await run_json_child("bench._copy", job, f"the plain copy ({job['mode']})")
 
 
 async def _one(

@@ -30,7 +30,6 @@ writes a cProfile (CPU time) of each ZakiPost process over the window to ``/tmp/
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import time
@@ -46,7 +45,6 @@ from bench._env import (
     PG_PORT,
     PG_USER,
     PYTHON,
-    REPO,
     Background,
     Options,
     Service,
@@ -55,7 +53,6 @@ from bench._env import (
     child_env,
     connect_tiktok,
     create_account,
-    die_with_parent,
     fmt,
     free_port,
     fresh_database,
@@ -64,6 +61,7 @@ from bench._env import (
     postgres_problem,
     proc_cpu_seconds,
     quiet_machine,
+    run_json_child,
     settings_for,
     wait_for_log,
     wait_http,
@@ -219,21 +217,7 @@ async def _outcomes(engine: Any) -> dict[str, dict[str, Any]]:
 
 
 async def _direct(job: dict[str, Any]) -> dict[str, Any]:
-    process = await asyncio.create_subprocess_exec(
-        PYTHON,
-        "-m",
-        "bench._direct",
-        cwd=REPO,
-        env=child_env({}),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        preexec_fn=die_with_parent,
-    )
-    out, _ = await process.communicate(json.dumps(job).encode())
-    if process.returncode != 0:
-        raise RuntimeError(f"the direct client failed (exit {process.returncode})")
-    result: dict[str, Any] = json.loads(out)
-    return result
+    return await run_json_child("bench._direct", job, "the direct client")
 
 
 async def _measure_db(db: str, root: Path, opts: Options, n: int) -> dict[str, Any]:
