@@ -9,6 +9,10 @@ replaced atomically) every 100 ms, so the benchmark reads it while the process r
 in ZakiPost is changed: the listener is attached to the ``Engine`` class before the command
 creates its engines.
 
+With ``BENCH_SQL_LOG`` set, every statement (its first line, with ``BEGIN``/``COMMIT``/
+``ROLLBACK`` marks and the asyncio task that ran it) is appended to ``$BENCH_SQL_LOG.<pid>.log``:
+what a post costs in statements, read off one run.
+
 With ``BENCH_PROFILE`` set, SIGUSR1 starts a cProfile of the process (CPU time) and a second
 SIGUSR1 writes it to ``$BENCH_PROFILE.<pid>.txt``.
 """
@@ -55,9 +59,35 @@ def read(path: Path) -> int:
     return int(data["transactions"])
 
 
+def _log_statements(to: str) -> None:
+    import asyncio
+
+    out = open(f"{to}.{os.getpid()}.log", "a", buffering=1)  # noqa: SIM115 (open for the process)
+
+    def task() -> str:
+        try:
+            current = asyncio.current_task()
+        except RuntimeError:
+            return "-"
+        return current.get_name() if current is not None else "-"
+
+    def mark(what: str) -> Any:
+        return lambda conn, *_: out.write(f"{time.time():.6f} {task()} {what}\n")
+
+    def statement(conn: Any, cursor: Any, sql: str, *_: Any) -> None:
+        out.write(f"{time.time():.6f} {task()} {' '.join(sql.split())[:160]}\n")
+
+    event.listen(Engine, "begin", mark("BEGIN"))
+    event.listen(Engine, "commit", mark("COMMIT"))
+    event.listen(Engine, "rollback", mark("ROLLBACK"))
+    event.listen(Engine, "before_cursor_execute", statement)
+
+
 def main(argv: list[str]) -> None:
     path = Path(argv[0])
     event.listen(Engine, "begin", _on_begin)
+    if os.environ.get("BENCH_SQL_LOG"):
+        _log_statements(os.environ["BENCH_SQL_LOG"])
     threading.Thread(target=_writer, args=(path,), daemon=True, name="tx-count").start()
     from zakipost.cli import main as zakipost_main
 

@@ -23,7 +23,9 @@ Transactions per post: every ZakiPost process runs under ``bench._counted``, whi
 SQLAlchemy's ``begin`` events (commits and rollbacks alike) over the window; on PostgreSQL
 the table adds the delta of ``pg_stat_database`` (xact_commit + xact_rollback) as a check.
 
-For development: ``BENCH_THROUGHPUT_DBS=sqlite`` runs one database; ``BENCH_PROFILE=/tmp/p``
+For development: ``BENCH_THROUGHPUT_DBS=sqlite`` runs one database, ``BENCH_THROUGHPUT_N``
+sets the number of posts; ``BENCH_SQL_LOG=/tmp/sql`` writes every statement each ZakiPost
+process runs to ``/tmp/sql.<pid>.log`` (``bench._counted``); ``BENCH_PROFILE=/tmp/p``
 writes a cProfile (CPU time) of each ZakiPost process over the window to ``/tmp/p.<pid>.txt``.
 """
 
@@ -472,7 +474,7 @@ def _report(results: list[dict[str, Any]], table: Table) -> list[Verdict]:
 
 
 async def run(root: Path, opts: Options) -> list[Verdict]:
-    n = 40 if opts.quick else 200
+    n = int(os.environ.get("BENCH_THROUGHPUT_N") or (40 if opts.quick else 200))
     table = Table(
         f"throughput: {n} posts over {n} connections, acceptance to published",
         [
