@@ -23,7 +23,18 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
-from sqlalchemy import ColumnElement, Row, Select, Table, func, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    String,
+    Table,
+    bindparam,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
@@ -108,14 +119,20 @@ async def update_skip_locked(
 
 
 async def lock_job(
-    session: AsyncSession, where: ColumnElement[bool], columns: Sequence[ColumnElement[Any]]
+    session: AsyncSession, statement: Select[Any], params: Mapping[str, Any]
 ) -> Row[Any] | None:
-    """Read ``columns`` of the job matching ``where``, locking its row until the transaction
-    ends (SQLite: the transaction already holds the database's write lock)."""
-    stmt = select(*columns).where(where)
-    if dialect_name(session) == "postgresql":
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).first()
+    """Run ``statement``, a select of one job ``FOR UPDATE`` built once by the caller, with
+    ``params``; the job's row, locked until the transaction ends. PostgreSQL locks the row;
+    SQLite renders no ``FOR UPDATE``, its transaction already holding the write lock."""
+    return (await session.execute(statement, dict(params))).first()
+
+
+# Built once: the timeout is a bound parameter (the set_config value is text).
+_LIMIT_IDLE = select(
+    func.set_config(
+        "idle_in_transaction_session_timeout", bindparam("idle_ms", type_=String()), True
+    )
+)
 
 
 async def limit_idle(session: AsyncSession, seconds: float) -> None:
@@ -126,10 +143,7 @@ async def limit_idle(session: AsyncSession, seconds: float) -> None:
     PostgreSQL only: on SQLite a frozen process is the only process.
     """
     if dialect_name(session) == "postgresql":
-        milliseconds = max(int(seconds * 1000), 1)
-        await session.execute(
-            select(func.set_config("idle_in_transaction_session_timeout", str(milliseconds), True))
-        )
+        await session.execute(_LIMIT_IDLE, {"idle_ms": str(max(int(seconds * 1000), 1))})
 
 
 def _key_to_bigint(key: str) -> int:

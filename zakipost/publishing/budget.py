@@ -10,13 +10,28 @@ import datetime as dt
 import enum
 import uuid
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, bindparam, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zakipost.config import PublishingSettings
 from zakipost.models import Connection, RateBudgetUse
 
 WINDOW = dt.timedelta(minutes=1)
+
+_USES: Table = RateBudgetUse.__table__  # type: ignore[assignment]
+# Built once, the values bound at execution (every TikTok call spends from a budget).
+# Serializes reservations per connection across workers (SQLite's write lock does it there,
+# and renders no FOR UPDATE).
+_LOCK_CONNECTION = (
+    select(Connection.id).where(Connection.id == bindparam("connection_id")).with_for_update()
+)
+_FORGET = delete(_USES).where(
+    _USES.c.bucket == bindparam("bucket"), _USES.c.at <= bindparam("since")
+)
+_USED = select(func.count(), func.min(_USES.c.at)).where(
+    _USES.c.bucket == bindparam("bucket"), _USES.c.at > bindparam("since")
+)
+_SPEND = insert(_USES)
 
 
 class Family(enum.StrEnum):
@@ -41,24 +56,11 @@ async def reserve(
     now: dt.datetime,
 ) -> dt.datetime | None:
     """Spend one request of ``family`` now, or return when one will be free."""
-    # Serialize reservations per connection across workers (SQLite's write lock does it there).
-    await session.execute(
-        select(Connection.id).where(Connection.id == connection_id).with_for_update()
-    )
-    bucket = f"{connection_id}:{family}"
-    since = now - WINDOW
-    await session.execute(
-        delete(RateBudgetUse).where(RateBudgetUse.bucket == bucket, RateBudgetUse.at <= since)
-    )
-    used, oldest = (
-        await session.execute(
-            select(func.count(), func.min(RateBudgetUse.at)).where(
-                RateBudgetUse.bucket == bucket, RateBudgetUse.at > since
-            )
-        )
-    ).one()
+    await session.execute(_LOCK_CONNECTION, {"connection_id": connection_id})
+    window = {"bucket": f"{connection_id}:{family}", "since": now - WINDOW}
+    await session.execute(_FORGET, window)
+    used, oldest = (await session.execute(_USED, window)).one()
     if used >= limit:
         return (oldest or now) + WINDOW
-    session.add(RateBudgetUse(bucket=bucket, at=now))
-    await session.flush()
+    await session.execute(_SPEND, {"bucket": window["bucket"], "at": now})
     return None

@@ -14,7 +14,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zakipost.errors import AppError
@@ -50,19 +50,35 @@ class Window:
         return self.submitted[0] + DAY if self.submitted else self.now + UNSEEN_SLOT_WAIT
 
 
+# Built once, the values bound at execution: every post reads its window once or twice.
+_SUBMISSIONS = (
+    select(Post.submitted_at)
+    .where(
+        Post.connection_id == bindparam("connection_id"),
+        Post.submitted_at > bindparam("since"),
+        Post.id != bindparam("post_id"),
+    )
+    .order_by(Post.submitted_at)
+)
+# The cap alone, not the whole connection (tokens and all); locked to take a slot.
+_CAP = select(Connection.daily_post_cap).where(Connection.id == bindparam("connection_id"))
+_CAP_LOCKED = _CAP.with_for_update()
+
+
 async def _submissions(
     session: AsyncSession, post: Post, now: dt.datetime
 ) -> tuple[dt.datetime, ...]:
-    rows = await session.scalars(
-        select(Post.submitted_at)
-        .where(
-            Post.connection_id == post.connection_id,
-            Post.submitted_at > now - DAY,
-            Post.id != post.id,
-        )
-        .order_by(Post.submitted_at)
-    )
+    params = {"connection_id": post.connection_id, "since": now - DAY, "post_id": post.id}
+    rows = await session.scalars(_SUBMISSIONS, params)
     return tuple(at for at in rows.all() if at is not None)
+
+
+async def _cap(session: AsyncSession, post: Post, *, lock: bool) -> int:
+    cap: int | None = await session.scalar(
+        _CAP_LOCKED if lock else _CAP, {"connection_id": post.connection_id}
+    )
+    assert cap is not None, "a post is deleted with its connection"
+    return cap
 
 
 async def _connection(session: AsyncSession, post: Post, *, lock: bool) -> Connection:
@@ -73,8 +89,8 @@ async def _connection(session: AsyncSession, post: Post, *, lock: bool) -> Conne
 
 async def window(session: AsyncSession, post: Post, now: dt.datetime) -> Window:
     """The window ``post`` would be sent into (its own slot not counted)."""
-    connection = await _connection(session, post, lock=False)
-    return Window(connection.daily_post_cap, await _submissions(session, post, now), now)
+    cap = await _cap(session, post, lock=False)
+    return Window(cap, await _submissions(session, post, now), now)
 
 
 async def reserve(session: AsyncSession, post: Post, now: dt.datetime) -> Window | None:
@@ -85,8 +101,8 @@ async def reserve(session: AsyncSession, post: Post, now: dt.datetime) -> Window
     no slot."""
     if post.post_mode is PostMode.draft:
         return None
-    connection = await _connection(session, post, lock=True)
-    seen = Window(connection.daily_post_cap, await _submissions(session, post, now), now)
+    cap = await _cap(session, post, lock=True)
+    seen = Window(cap, await _submissions(session, post, now), now)
     if seen.full:
         return seen
     post.submitted_at = post.submitted_at or now

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zakipost.models import Post
@@ -25,6 +26,10 @@ from zakipost.worker import JobContext
 
 T = TypeVar("T")
 Change = Callable[[AsyncSession, Post], Any]
+
+# The post's row as a fenced write locks it, built once (PostgreSQL: FOR UPDATE, which
+# SQLite does not render: its transaction already holds the write lock).
+_LOCK_POST = select(Post).where(Post.id == bindparam("post_id")).with_for_update()
 
 
 class PostRun:
@@ -58,7 +63,9 @@ class PostRun:
         this job's lease; returns what ``change`` returned."""
         self._written = None
         async with self.ctx.fenced() as session:
-            post = await session.get(Post, self.post_id, with_for_update=True)
+            post = (
+                await session.execute(_LOCK_POST, {"post_id": self.post_id})
+            ).scalar_one_or_none()
             if post is None:
                 raise PostFailure("post_missing", "The post no longer exists.")
             result = change(session, post)

@@ -12,7 +12,18 @@ from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -48,6 +59,21 @@ def _held(job: ClaimedJob) -> ColumnElement[bool]:
         c.lease_owner == job.lease_owner,
         c.lease_generation == job.lease_generation,
     )
+
+
+# The fence's statement, built once with the fencing token as bound parameters: every
+# fenced transaction runs it, and building it (and its cache key) anew each time was a
+# measurable part of a post. FOR UPDATE: PostgreSQL locks the row; SQLite renders none.
+_HOLD = (
+    select(c.lease_expires_at)
+    .where(
+        c.id == bindparam("held_id"),
+        c.status == JobStatus.doing,
+        c.lease_owner == bindparam("held_owner"),
+        c.lease_generation == bindparam("held_generation"),
+    )
+    .with_for_update()
+)
 
 
 def _claimable(kinds: Collection[str], now: dt.datetime) -> ColumnElement[bool]:
@@ -139,7 +165,11 @@ async def claim(
 async def hold(session: AsyncSession, job: ClaimedJob, *, now: dt.datetime) -> dt.datetime:
     """Check that ``job``'s lease is still held and live, and keep it so until the
     transaction ends (row lock); its expiry. ``LeaseLost`` otherwise."""
-    row = await dialect.lock_job(session, _held(job), [c.lease_expires_at])
+    row = await dialect.lock_job(
+        session,
+        _HOLD,
+        {"held_id": job.id, "held_owner": job.lease_owner, "held_generation": job.lease_generation},
+    )
     if row is None:
         raise LeaseLost(f"job {job.id} is no longer held by {job.lease_owner}")
     expires_at: dt.datetime = row.lease_expires_at
