@@ -285,8 +285,18 @@ def cached_creator_info(
 ) -> CreatorInfo | None:
     """The creator info cached on the connection, when fetched within ``fresh_for`` and
     TikTok then said the creator could post; None when it must be asked again."""
-    cached = connection.creator_info
-    fetched = connection.creator_info_fetched_at
+    return fresh_creator_info(
+        connection.creator_info, connection.creator_info_fetched_at, now, fresh_for
+    )
+
+
+def fresh_creator_info(
+    cached: dict[str, Any] | None,
+    fetched: dt.datetime | None,
+    now: dt.datetime,
+    fresh_for: dt.timedelta,
+) -> CreatorInfo | None:
+    """:func:`cached_creator_info` from the two cache columns (read without the row)."""
     if not cached or not cached.get("can_post") or fetched is None or now - fetched >= fresh_for:
         return None
     return CreatorInfo.model_validate(

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zakipost import events, metrics
@@ -119,7 +119,10 @@ def lost_twice_reason(first: dt.datetime, second: dt.datetime) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Snapshot:
+class TokenSnapshot:
+    """What a call needs of the connection: its status, its token and the token's
+    generation (:meth:`TokenVault.snapshot`)."""
+
     status: ConnectionStatus
     generation: int
     access_token_encrypted: str | None
@@ -139,6 +142,20 @@ class _Snapshot:
         elif self.last_refreshed_at is not None:
             lifetime = self.access_expires_at - self.last_refreshed_at
         return self.access_expires_at - now > lazy_margin(lifetime)
+
+
+# Built once: every TikTok call reads it.
+_SNAPSHOT = select(
+    Connection.status,
+    Connection.token_generation,
+    Connection.access_token_encrypted,
+    Connection.access_expires_at,
+    Connection.access_expires_in,
+    Connection.last_refreshed_at,
+    Connection.refresh_expires_at,
+    Connection.refresh_planned_at,
+    Connection.status_reason,
+).where(Connection.id == bindparam("connection_id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +199,7 @@ class TokenVault:
         """A token valid for at least a quarter of its lifetime (at most 10 minutes) more."""
         return await self._usable_token(connection_id, await self._snapshot(connection_id))
 
-    async def _usable_token(self, connection_id: uuid.UUID, snapshot: _Snapshot) -> str:
+    async def _usable_token(self, connection_id: uuid.UUID, snapshot: TokenSnapshot) -> str:
         if snapshot.fresh(self._clock()):
             return self._open_access(connection_id, snapshot)
         return await self.refresh(connection_id, seen_generation=snapshot.generation)
@@ -197,11 +214,23 @@ class TokenVault:
         await self.refresh(connection_id, seen_generation=snapshot.generation)
         return True
 
-    async def call(self, connection_id: uuid.UUID, fn: Callable[[str], Awaitable[T]]) -> T:
-        """Run ``fn(access_token)``; on ``access_token_invalid`` refresh once and retry."""
+    async def call(
+        self,
+        connection_id: uuid.UUID,
+        fn: Callable[[str], Awaitable[T]],
+        *,
+        snapshot: TokenSnapshot | None = None,
+    ) -> T:
+        """Run ``fn(access_token)``; on ``access_token_invalid`` refresh once and retry.
+
+        ``snapshot``: the token as the caller read it (:meth:`snapshot`) in a transaction
+        that has ended; otherwise it is read here."""
         # One read of the connection serves both the token and the generation a refresh
         # after a rejection compares against.
-        snapshot = await self._snapshot(connection_id)
+        if snapshot is None:
+            snapshot = await self._snapshot(connection_id)
+        else:
+            snapshot = await self._within_horizon(connection_id, snapshot)
         token = await self._usable_token(connection_id, snapshot)
         try:
             return await fn(token)
@@ -365,30 +394,29 @@ class TokenVault:
             return self._open_access(connection_id, snapshot)
         return None
 
-    async def _snapshot(self, connection_id: uuid.UUID) -> _Snapshot:
-        async with self._sessionmaker() as session:
-            row = (
-                await session.execute(
-                    select(
-                        Connection.status,
-                        Connection.token_generation,
-                        Connection.access_token_encrypted,
-                        Connection.access_expires_at,
-                        Connection.access_expires_in,
-                        Connection.last_refreshed_at,
-                        Connection.refresh_expires_at,
-                        Connection.refresh_planned_at,
-                        Connection.status_reason,
-                    ).where(Connection.id == connection_id)
-                )
-            ).first()
+    async def snapshot(self, session: AsyncSession, connection_id: uuid.UUID) -> TokenSnapshot:
+        """The connection's token as ``session``'s transaction sees it, for :meth:`call`:
+        a caller that writes before its call reads the token in the same transaction.
+        Raises as :meth:`call` would for a connection that cannot be used (a refresh token
+        past its horizon is marked by :meth:`call`, outside the caller's transaction)."""
+        row = (await session.execute(_SNAPSHOT, {"connection_id": connection_id})).first()
         if row is None:
             raise ConnectionNotFound()
-        snapshot = _Snapshot(*row[:-1])
+        snapshot = TokenSnapshot(*row[:-1])
         if snapshot.status is ConnectionStatus.revoked:
             raise ConnectionRevoked()
         if snapshot.status is ConnectionStatus.reconnect_required:
             raise ReconnectRequired(row.status_reason)
+        return snapshot
+
+    async def _snapshot(self, connection_id: uuid.UUID) -> TokenSnapshot:
+        async with self._sessionmaker() as session:
+            snapshot = await self.snapshot(session, connection_id)
+        return await self._within_horizon(connection_id, snapshot)
+
+    async def _within_horizon(
+        self, connection_id: uuid.UUID, snapshot: TokenSnapshot
+    ) -> TokenSnapshot:
         if horizon_passed(snapshot.refresh_expires_at, self._clock()):
             # The refresh token is dead, so this connection cannot last: stop using it now.
             assert snapshot.refresh_expires_at is not None
@@ -397,7 +425,7 @@ class TokenVault:
             raise ReconnectRequired(reason)
         return snapshot
 
-    def _open_access(self, connection_id: uuid.UUID, snapshot: _Snapshot) -> str:
+    def _open_access(self, connection_id: uuid.UUID, snapshot: TokenSnapshot) -> str:
         if snapshot.access_token_encrypted is None:
             raise ReconnectRequired()
         return self._vault.open(

@@ -28,7 +28,7 @@ from zakipost.models.post_event import PostEvent
 from zakipost.publishing import daily_cap
 from zakipost.publishing.deps import PipelineDeps
 from zakipost.publishing.failures import PostFailure
-from zakipost.publishing.run import PostRun
+from zakipost.publishing.run import PostRun, SyncChange
 from zakipost.publishing.states import (
     ALLOWED,
     STEP_MOVES,
@@ -156,6 +156,26 @@ def note(
     return event
 
 
+def step_done(
+    session: AsyncSession,
+    post: Post,
+    step: PostStep,
+    message: str,
+    *,
+    now: dt.datetime,
+    also: Callable[[Post], None] | None = None,
+    **fields: Any,
+) -> None:
+    """:func:`advance` as a change of the locked ``post``, for a step that records more in
+    the same transaction."""
+    for name, value in fields.items():
+        setattr(post, name, value)
+    if also is not None:
+        also(post)
+    post.step_failures = 0  # retries are counted per step
+    transition(session, post, PostStatus.processing, message, step=step, now=now)
+
+
 async def advance(
     run: PostRun,
     step: PostStep,
@@ -166,16 +186,11 @@ async def advance(
 ) -> None:
     """The current step is done: record ``fields`` (and ``also``'s changes) and move to
     ``step``, still processing."""
-
-    def change(session: AsyncSession, post: Post) -> None:
-        for name, value in fields.items():
-            setattr(post, name, value)
-        if also is not None:
-            also(post)
-        post.step_failures = 0  # retries are counted per step
-        transition(session, post, PostStatus.processing, message, step=step, now=run.now())
-
-    await run.write(change)
+    await run.write(
+        lambda session, post: step_done(
+            session, post, step, message, now=run.now(), also=also, **fields
+        )
+    )
 
 
 # -- outcomes ------------------------------------------------------------------------------
@@ -228,7 +243,7 @@ async def settle(run: PostRun, outcome: Outcome) -> Defer | None:
     """Apply ``outcome`` to the post; the ``Defer`` the job must raise, if it waits."""
     match outcome:
         case Finish():
-            await _finish(run, outcome)
+            await record_finish(run, outcome)
         case Fail():
             await _fail(run, outcome.failure)
         case Deferral():
@@ -245,8 +260,13 @@ async def settle(run: PostRun, outcome: Outcome) -> Defer | None:
     return None
 
 
-async def _finish(run: PostRun, finish: Finish) -> None:
+async def record_finish(run: PostRun, finish: Finish, *, also: SyncChange | None = None) -> None:
+    """Settle ``finish``; ``also``, a change of what the step learnt (TikTok's status that
+    says so), is recorded in the same transaction."""
+
     async def change(session: AsyncSession, row: Post) -> Post | None:
+        if also is not None:
+            also(session, row)
         return row if await apply_finish(session, row, finish, now=run.now()) else None
 
     row: Post | None = await run.write(change)

@@ -11,7 +11,7 @@ from zakipost.models import Post
 from zakipost.publishing import budget, machine
 from zakipost.publishing.failures import PostDeferred, PostUndetermined, from_fail_reason
 from zakipost.publishing.machine import LATE_POLL_INTERVAL, Finish
-from zakipost.publishing.run import PostRun
+from zakipost.publishing.run import PostRun, SyncChange
 from zakipost.publishing.states import PostStatus
 from zakipost.tiktok import PublishState, PublishStatus
 
@@ -21,12 +21,19 @@ DRAFT_POLL_INTERVAL = dt.timedelta(minutes=1)
 DRAFT_WATCH = dt.timedelta(days=7)
 
 
-async def fetch_status(run: PostRun, post: Post) -> PublishStatus:
+async def ask_status(run: PostRun, post: Post) -> PublishStatus:
+    """TikTok's status of the post (its budget spent and the token read in one transaction
+    before the call); the caller records it (:func:`recorder`) before its next I/O."""
     assert post.tiktok_publish_id is not None
     publish_id = post.tiktok_publish_id
     status: PublishStatus = await run.tiktok(
         post, budget.Family.status, lambda token: run.deps.tiktok.fetch_status(token, publish_id)
     )
+    return status
+
+
+def recorder(run: PostRun, status: PublishStatus) -> SyncChange:
+    """The change that records TikTok's answer on the locked post."""
 
     def record(session: AsyncSession, row: Post) -> None:
         row.tiktok_status = status.status
@@ -34,20 +41,28 @@ async def fetch_status(run: PostRun, post: Post) -> PublishStatus:
         if status.publicly_available_post_ids:
             machine.record_link(session, row, status.publicly_available_post_ids, now=run.now())
 
-    await run.write(record)
+    return record
+
+
+async def fetch_status(run: PostRun, post: Post) -> PublishStatus:
+    """Ask TikTok's status and record it."""
+    status = await ask_status(run, post)
+    await run.write(recorder(run, status))
     return status
 
 
 async def await_tiktok(run: PostRun, post: Post) -> bool:
-    """Check TikTok's status once; True when the post reached an end."""
-    status = await fetch_status(run, post)
+    """Check TikTok's status once; True when the post reached an end. An answer that ends
+    the post is recorded in the transaction that ends it."""
+    status = await ask_status(run, post)
+    record = recorder(run, status)
     if status.status == PublishState.PUBLISH_COMPLETE:
         published = Finish(
             PostStatus.published,
             "Published on TikTok.",
             tuple(status.publicly_available_post_ids or ()),
         )
-        await machine.settle(run, published)
+        await machine.record_finish(run, published, also=record)
         return True
     if status.status == PublishState.SEND_TO_USER_INBOX:
         if post.status is not PostStatus.in_inbox:
@@ -55,8 +70,11 @@ async def await_tiktok(run: PostRun, post: Post) -> bool:
                 PostStatus.in_inbox,
                 "Sent to the creator's TikTok inbox; they open TikTok's notification to finish it.",
             )
-            await machine.settle(run, in_inbox)
+            await machine.record_finish(run, in_inbox, also=record)
+        else:
+            await run.write(record)
         return await await_draft(run, post)
+    await run.write(record)
     if status.status == PublishState.FAILED:
         raise from_fail_reason(status.fail_reason)
     submitted = post.submitted_at or post.created_at

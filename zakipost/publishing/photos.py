@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zakipost.media.photo import prepare_photo
 from zakipost.models import PhotoSource, Post, PostMode, PreparedPhoto, Transfer
-from zakipost.publishing import budget, daily_cap, machine
+from zakipost.publishing import daily_cap, machine
 from zakipost.publishing.failures import PostUndetermined, not_in_store
-from zakipost.publishing.preflight import posting_refused, take_daily_slot
+from zakipost.publishing.preflight import posting_refused, prepare_init
 from zakipost.publishing.run import PostRun
 from zakipost.publishing.states import PostStep
 from zakipost.storage.base import new_key
@@ -88,14 +88,12 @@ async def initialize(run: PostRun, post: Post) -> None:
             "ZakiPost stopped while asking TikTok to pull the photos and cannot tell whether "
             "TikTok received the request; it was not sent again. Check the TikTok app."
         )
-    await take_daily_slot(run, post)
-    await run.spend(post.connection_id, budget.Family.init)
 
-    def mark(session: AsyncSession, row: Post) -> None:
+    def intent(row: Post) -> None:
         row.init_attempted_at = run.now()
         row.transfer = Transfer.pull_from_url
 
-    await run.write(mark)
+    token = await prepare_init(run, post, intent)
     plan = post.plan
     draft = post.post_mode is PostMode.draft
     info = PhotoPostInfo(
@@ -112,14 +110,15 @@ async def initialize(run: PostRun, post: Post) -> None:
         result: InitResult = await run.tiktok(
             post,
             None,
-            lambda token: run.deps.tiktok.init_photo(
-                token,
+            lambda access_token: run.deps.tiktok.init_photo(
+                access_token,
                 post_mode="MEDIA_UPLOAD" if draft else "DIRECT_POST",
                 post_info=info,
                 photo_urls=urls,
                 cover_index=post.request.photo_cover_index,
                 is_aigc=post.is_aigc or None,
             ),
+            token=token,
         )
     except TikTokPostingRefused as refusal:
         raise await posting_refused(run, post, refusal) from None

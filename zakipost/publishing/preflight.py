@@ -4,10 +4,14 @@ longest video), the daily cap as ZakiPost counts it and as TikTok reports it."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from zakipost.connection.service import cached_creator_info, creator_info_record
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zakipost.connection.service import creator_info_record, fresh_creator_info
+from zakipost.connection.tokens import TokenSnapshot
 from zakipost.models import Connection, MediaKind, Post, PostMode, PostPlan
 from zakipost.publishing import budget, daily_cap, machine
 from zakipost.publishing.failures import PostDeferred, PostFailure
@@ -21,32 +25,68 @@ from zakipost.tiktok import (
     UrlOwnershipUnverified,
 )
 
+_CONNECTIONS: Table = Connection.__table__  # type: ignore[assignment]
+# Built once, the values bound at execution: the cache's two columns, not the whole row.
+_CACHED = select(Connection.creator_info, Connection.creator_info_fetched_at).where(
+    Connection.id == bindparam("connection_id")
+)
+_KEEP = (
+    update(_CONNECTIONS)
+    .where(_CONNECTIONS.c.id == bindparam("connection_id"))
+    .values(creator_info=bindparam("record"), creator_info_fetched_at=bindparam("fetched_at"))
+)
 
-async def creator_info(run: PostRun, post: Post) -> CreatorInfo:
-    """Fresh creator info (cached briefly on the connection, shared with the API)."""
-    async with run.deps.sessionmaker() as session:
-        connection = await session.get(Connection, post.connection_id)
-    assert connection is not None
+
+@dataclass(frozen=True, slots=True)
+class Creator:
+    """Creator info, and whether TikTok was asked for it now (then it is to be cached)."""
+
+    info: CreatorInfo
+    asked: bool
+
+
+async def creator_info(run: PostRun, post: Post) -> Creator:
+    """Fresh creator info (cached briefly on the connection, shared with the API). One
+    transaction reads the cache and, when it is stale, spends the budget and reads the
+    token; the answer is cached by the preflight's own write (:func:`keep_creator_info`)."""
     cache_for = dt.timedelta(seconds=run.deps.settings.publishing.creator_info_cache_seconds)
-    cached = cached_creator_info(connection, run.now(), cache_for)
-    if cached is not None:
-        return cached
-    try:
-        info = await run.tiktok(
-            post, budget.Family.creator_info, run.deps.tiktok.query_creator_info
-        )
-        refusal = None
-    except TikTokPostingRefused as exc:
-        info, refusal = None, exc
     async with run.unfenced() as session:
-        row = await session.get(Connection, post.connection_id, with_for_update=True)
-        if row is not None:
-            row.creator_info = creator_info_record(row.creator_info, info, refusal)
-            row.creator_info_fetched_at = run.now()
-    if refusal is not None:
-        raise await posting_refused(run, post, refusal)
-    assert info is not None
-    return info
+        row = (await session.execute(_CACHED, {"connection_id": post.connection_id})).first()
+        assert row is not None, "a post is deleted with its connection"
+        cached = fresh_creator_info(
+            row.creator_info, row.creator_info_fetched_at, run.now(), cache_for
+        )
+        ready = None
+        if cached is None:
+            ready = await run.ready(session, post.connection_id, budget.Family.creator_info)
+    if cached is not None:
+        return Creator(cached, asked=False)
+    if isinstance(ready, PostDeferred):
+        raise ready
+    try:
+        info = await run.tiktok(post, None, run.deps.tiktok.query_creator_info, token=ready)
+    except TikTokPostingRefused as refusal:
+        async with run.unfenced() as session:
+            locked = await session.get(Connection, post.connection_id, with_for_update=True)
+            if locked is not None:
+                locked.creator_info = creator_info_record(locked.creator_info, None, refusal)
+                locked.creator_info_fetched_at = run.now()
+        raise await posting_refused(run, post, refusal) from None
+    return Creator(info, asked=True)
+
+
+async def keep_creator_info(
+    session: AsyncSession, post: Post, info: CreatorInfo, now: dt.datetime
+) -> None:
+    """Cache what TikTok just said the creator may do, on the connection."""
+    await session.execute(
+        _KEEP,
+        {
+            "connection_id": post.connection_id,
+            "record": creator_info_record(None, info, None),
+            "fetched_at": now,
+        },
+    )
 
 
 async def posting_refused(run: PostRun, post: Post, refusal: TikTokPostingRefused) -> Exception:
@@ -92,22 +132,32 @@ def _full(seen: daily_cap.Window) -> str:
     return f"The creator reached TikTok's cap of {seen.cap} posts in 24 hours"
 
 
-async def check_daily_cap(run: PostRun, post: Post) -> None:
-    async with run.deps.sessionmaker() as session:
-        seen = await daily_cap.window(session, post, run.now())
-    if seen.full:
-        raise await cap_reached(run, post, _full(seen), seen)
-
-
-async def take_daily_slot(run: PostRun, post: Post) -> None:
-    """Take one of the creator's 24-hour slots before an init; a post that fails before
-    TikTok has it gives the slot back (``machine.settle``)."""
+async def prepare_init(run: PostRun, post: Post, intent: Callable[[Post], None]) -> TokenSnapshot:
+    """Everything before an init, in one fenced transaction: take one of the creator's
+    24-hour slots, spend the init budget, record ``intent`` on the post (what a crash must
+    find) and read the token. A full window or budget commits what came before it (a slot
+    taken is kept, as the retry takes it again) and raises once the transaction has ended.
+    A post that fails before TikTok has it gives the slot back (``machine.settle``)."""
     now = run.now()
-    refused: daily_cap.Window | None = await run.write(
-        lambda session, row: daily_cap.reserve(session, row, now)
-    )
-    if refused is not None:
-        raise await cap_reached(run, post, _full(refused), refused)
+
+    async def change(
+        session: AsyncSession, row: Post
+    ) -> daily_cap.Window | PostDeferred | TokenSnapshot:
+        refused = await daily_cap.reserve(session, row, now)
+        if refused is not None:
+            return refused
+        ready = await run.ready(session, row.connection_id, budget.Family.init)
+        if not isinstance(ready, PostDeferred):
+            intent(row)
+        return ready
+
+    ready = await run.write(change)
+    if isinstance(ready, daily_cap.Window):
+        raise await cap_reached(run, post, _full(ready), ready)
+    if isinstance(ready, PostDeferred):
+        raise ready
+    assert isinstance(ready, TokenSnapshot)
+    return ready
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +213,9 @@ def interactions(post: Post, info: CreatorInfo) -> dict[str, bool]:
     }
 
 
-async def preflight(run: PostRun, post: Post) -> None:
-    info = await creator_info(run, post)
+def _plan(post: Post, info: CreatorInfo) -> tuple[PostPlan, str]:
+    """What is sent, within what the creator allows, and the timeline's line; raises
+    ``PostFailure`` for what the creator's info rules out."""
     plan = PostPlan(
         max_video_post_duration_sec=info.max_video_post_duration_sec,
         creator_nickname=info.creator_nickname,
@@ -184,5 +235,33 @@ async def preflight(run: PostRun, post: Post) -> None:
             )
     if not draft:
         plan = plan.model_copy(update=interactions(post, info))
-        await check_daily_cap(run, post)
-    await machine.advance(run, PostStep.fetching, message, plan=plan)
+    return plan, message
+
+
+async def preflight(run: PostRun, post: Post) -> None:
+    """Creator info, the rules it sets, the daily cap; then one fenced transaction caches
+    the creator info, checks the cap and records the plan (no I/O between them)."""
+    creator = await creator_info(run, post)
+    now = run.now()
+    try:
+        plan, message = _plan(post, creator.info)
+    except PostFailure:
+        if creator.asked:
+            async with run.unfenced() as session:
+                await keep_creator_info(session, post, creator.info, now)
+        raise
+    direct = post.post_mode is not PostMode.draft
+
+    async def change(session: AsyncSession, row: Post) -> daily_cap.Window | None:
+        if creator.asked:
+            await keep_creator_info(session, row, creator.info, now)
+        if direct:
+            seen = await daily_cap.window(session, row, now)
+            if seen.full:
+                return seen  # the cache is kept; the post waits
+        machine.step_done(session, row, PostStep.fetching, message, now=now, plan=plan)
+        return None
+
+    full = await run.write(change)
+    if full is not None:
+        raise await cap_reached(run, post, _full(full), full)

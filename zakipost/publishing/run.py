@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zakipost.connection.tokens import TokenSnapshot
 from zakipost.models import Post
 from zakipost.publishing import budget
 from zakipost.publishing.deps import PipelineDeps
@@ -26,6 +27,7 @@ from zakipost.worker import JobContext
 
 T = TypeVar("T")
 Change = Callable[[AsyncSession, Post], Any]
+SyncChange = Callable[[AsyncSession, Post], None]
 
 # The post's row as a fenced write locks it, built once (PostgreSQL: FOR UPDATE, which
 # SQLite does not render: its transaction already holds the write lock).
@@ -80,22 +82,56 @@ class PostRun:
         async with self.deps.sessionmaker() as session, session.begin():
             yield session
 
+    async def spend_in(
+        self, session: AsyncSession, connection_id: uuid.UUID, family: budget.Family
+    ) -> PostDeferred | None:
+        """Take one request from a TikTok budget in ``session``'s transaction; the deferral
+        to raise once the transaction has ended (nothing spent) when the budget is full."""
+        limit = budget.limit_of(self.deps.settings.publishing, family)
+        free_at = await budget.reserve(session, connection_id, family, limit, self.now())
+        if free_at is None:
+            return None
+        return PostDeferred(free_at, f"TikTok allows {limit} {family} requests a minute")
+
+    async def ready(
+        self, session: AsyncSession, connection_id: uuid.UUID, family: budget.Family | None
+    ) -> TokenSnapshot | PostDeferred:
+        """Make a TikTok call ready in ``session``'s transaction: spend from ``family`` and
+        read the token; or the deferral to raise once it has ended, when the budget is
+        full (then nothing is spent and the token is not read)."""
+        if family is not None:
+            waiting = await self.spend_in(session, connection_id, family)
+            if waiting is not None:
+                return waiting
+        return await self.deps.tokens.snapshot(session, connection_id)
+
     async def spend(self, connection_id: uuid.UUID, family: budget.Family) -> None:
         """Take one request from a TikTok budget, or defer until one frees."""
-        limit = budget.limit_of(self.deps.settings.publishing, family)
         async with self.unfenced() as session:
-            free_at = await budget.reserve(session, connection_id, family, limit, self.now())
-        if free_at is not None:
-            raise PostDeferred(free_at, f"TikTok allows {limit} {family} requests a minute")
+            waiting = await self.spend_in(session, connection_id, family)
+        if waiting is not None:
+            raise waiting
 
     async def tiktok(
-        self, post: Post, family: budget.Family | None, call: Callable[[str], Awaitable[T]]
+        self,
+        post: Post,
+        family: budget.Family | None,
+        call: Callable[[str], Awaitable[T]],
+        *,
+        token: TokenSnapshot | None = None,
     ) -> T:
-        """Call TikTok with the connection's token, after spending from ``family``."""
-        if family is not None:
-            await self.spend(post.connection_id, family)
+        """Call TikTok with the connection's token, after spending from ``family``.
+
+        ``token``: the call was made ready (:meth:`ready`) in a transaction that has
+        ended, which spent the budget; otherwise one short transaction does both."""
+        if token is None:
+            async with self.unfenced() as session:
+                ready = await self.ready(session, post.connection_id, family)
+            if isinstance(ready, PostDeferred):
+                raise ready
+            token = ready
         try:
-            return await self.deps.tokens.call(post.connection_id, call)
+            return await self.deps.tokens.call(post.connection_id, call, snapshot=token)
         except TikTokRateLimited:
             backoff = dt.timedelta(
                 seconds=self.deps.settings.publishing.rate_limited_backoff_seconds

@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zakipost import metrics
 from zakipost.media import probe as media_probe
 from zakipost.models import Post, PostMode, Transfer
-from zakipost.publishing import budget, daily_cap, machine
+from zakipost.publishing import daily_cap, machine
 from zakipost.publishing.failures import PostFailure, PostUndetermined
 from zakipost.publishing.outcome import fetch_status
-from zakipost.publishing.preflight import posting_refused, take_daily_slot
+from zakipost.publishing.preflight import posting_refused, prepare_init
 from zakipost.publishing.run import PostRun
 from zakipost.publishing.states import PostStatus, PostStep
 from zakipost.tiktok import (
@@ -70,8 +70,6 @@ async def initialize(run: PostRun, post: Post) -> None:
             "ZakiPost stopped while asking TikTok to pull the video and cannot tell whether TikTok "
             "received the request; it was not sent again. Check the TikTok app."
         )
-    await take_daily_slot(run, post)
-    await run.spend(post.connection_id, budget.Family.init)
     if post.transfer is Transfer.file_upload:
         plan = plan_chunks(post.media_size or 0)
         source: FileUploadSource | PullFromUrlSource = FileUploadSource.from_plan(plan)
@@ -80,13 +78,13 @@ async def initialize(run: PostRun, post: Post) -> None:
         assert post.video_url is not None
         source, chunk_size = PullFromUrlSource(video_url=post.video_url), None
 
-    def mark(session: AsyncSession, row: Post) -> None:
+    def intent(row: Post) -> None:
         row.init_attempted_at = run.now()
         row.chunk_size = chunk_size
 
-    await run.write(mark)
+    token = await prepare_init(run, post, intent)
     try:
-        result: InitResult = await run.tiktok(post, None, init_call(run, post, source))
+        result: InitResult = await run.tiktok(post, None, init_call(run, post, source), token=token)
     except UrlOwnershipUnverified:
         # TikTok refused to pull, so nothing was created: send the bytes instead.
         def fallback(session: AsyncSession, row: Post) -> None:
@@ -151,11 +149,16 @@ async def upload(run: PostRun, post: Post) -> None:
     content_type = media_probe.content_type_for_info(post.media_info or {})
 
     confirmed = post.uploaded_bytes
+    last_start = plan.chunks[-1].start
 
     async def progress(p: UploadProgress) -> None:
         nonlocal confirmed
         metrics.media_bytes("to_tiktok", p.next_offset - confirmed)
         confirmed = max(confirmed, p.next_offset)
+        if p.next_offset >= last_start:
+            # The next write follows with no I/O between: the final chunk's record (before
+            # it leaves), or the end of the upload; each records the offset itself.
+            return
 
         def record(session: AsyncSession, row: Post) -> None:
             row.uploaded_bytes = p.next_offset
@@ -169,6 +172,7 @@ async def upload(run: PostRun, post: Post) -> None:
             PostStep.final_chunk,
             "Sending the last chunk.",
             also=lambda row: daily_cap.mark_submitted(row, run.now()),
+            uploaded_bytes=max(confirmed, post.uploaded_bytes),
         )
 
     try:
