@@ -32,7 +32,7 @@ async def run_post(
     ctx: JobContext, deps: PipelineDeps, post_id: uuid.UUID, request_id: str | None = None
 ) -> str:
     run = PostRun(ctx, deps, post_id)
-    post = await run.load()
+    post = await run.write(lambda session, row: _start(run, session, row))
     # Every later line of this job names the post (and the request that accepted it).
     ctx.bind(
         publish_id=post.publish_id,
@@ -45,8 +45,6 @@ async def run_post(
         # Rescheduled later than this job's slot: wait for the new time.
         raise Defer(post.scheduled_at, "scheduled")
     try:
-        if post.status in _WAITING:
-            await _start(run, post)
         while True:
             post = await run.load()
             if post.status in TERMINAL or await steps.take(run, post):
@@ -75,26 +73,28 @@ async def run_post(
     return (await run.load()).status.value
 
 
-async def _start(run: PostRun, post: Post) -> None:
-    late = None
-    if post.status is PostStatus.scheduled and post.scheduled_at is not None:
-        late = run.now() - post.scheduled_at
-
-    def change(session: AsyncSession, row: Post) -> None:
-        message = "Processing started."
-        if late is not None and late > _LATE_START:
+def _start(run: PostRun, session: AsyncSession, row: Post) -> Post:
+    """The job's first write: a waiting post that is due starts processing (its first step,
+    preflight, begins with a read); any other is only read, under the fence."""
+    if row.status not in _WAITING:
+        return row
+    if row.status is PostStatus.scheduled and row.scheduled_at and row.scheduled_at > run.now():
+        return row  # rescheduled later than this job's slot: the job waits (run_post)
+    message = "Processing started."
+    if row.status is PostStatus.scheduled and row.scheduled_at is not None:
+        late = run.now() - row.scheduled_at
+        if late > _LATE_START:
             message = f"Processing started {int(late.total_seconds())} s after the scheduled time."
-        row.started_at = row.started_at or run.now()
-        machine.transition(
-            session,
-            row,
-            PostStatus.processing,
-            message,
-            step=row.step or PostStep.preflight,
-            now=run.now(),
-        )
-
-    await run.write(change)
+    row.started_at = row.started_at or run.now()
+    machine.transition(
+        session,
+        row,
+        PostStatus.processing,
+        message,
+        step=row.step or PostStep.preflight,
+        now=run.now(),
+    )
+    return row
 
 
 def register(registry: TaskRegistry, deps: PipelineDeps) -> None:
