@@ -25,11 +25,11 @@ from tests.fixtures.media_server import MediaServer
 from tests.fixtures.pipeline import settle
 from tests.sandbox.media import make_video
 from zakipost.config import Settings
-from zakipost.models import Connection, Post, RateBudgetUse
+from zakipost.models import Connection, Job, JobStatus, Post, RateBudgetUse
 from zakipost.publishing import machine, tasks
 from zakipost.publishing.deps import PipelineDeps
 from zakipost.publishing.states import PostStatus, PostStep
-from zakipost.worker import Worker
+from zakipost.worker import Worker, lease
 
 Maker = async_sessionmaker[AsyncSession]
 
@@ -300,6 +300,77 @@ class TestStatus:
         post = await _post(sessionmaker)
         assert (post.tiktok_status, post.status_checks) == ("PUBLISH_COMPLETE", 1)
         assert len(await sandbox_posts(client)) == 1
+
+
+class TestEnd:
+    async def test_the_published_write_completes_the_job(
+        self,
+        client: httpx.AsyncClient,
+        owner: AccountWithKeys,
+        media_server: MediaServer,
+        worker: Worker,
+        sessionmaker: Maker,
+    ) -> None:
+        publish_id = await _publish(client, owner, media_server)
+        await worker.run_until_idle()
+
+        assert (await read(client, owner, publish_id))["status"] == "published"
+        job = await _job(sessionmaker)
+        assert (job.status, job.result, job.attempts) == (JobStatus.succeeded, "published", 1)
+
+    async def test_a_crash_in_the_completion_leaves_the_post_unpublished_until_the_retry(
+        self,
+        client: httpx.AsyncClient,
+        owner: AccountWithKeys,
+        media_server: MediaServer,
+        worker: Worker,
+        sessionmaker: Maker,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        publish_id = await _publish(client, owner, media_server)
+        monkeypatch.setattr(lease, "complete", _once(lease.complete, lambda *a, **k: True))
+        await worker.run_until_idle(max_jobs=1)
+
+        # The finish and the job's completion are one transaction: neither landed.
+        post = await _post(sessionmaker)
+        assert (post.status, post.step) == (PostStatus.processing, PostStep.awaiting_tiktok)
+        assert (await _job(sessionmaker)).status is JobStatus.todo  # retried
+
+        await settle(worker, sessionmaker)
+        shown = await read(client, owner, publish_id)
+        assert shown["status"] == "published"
+        messages = [e["message"] for e in shown["timeline"]]
+        assert messages.count("Published on TikTok.") == 1
+        job = await _job(sessionmaker)
+        assert (job.status, job.result, job.attempts) == (JobStatus.succeeded, "published", 2)
+        assert len(await sandbox_posts(client)) == 1
+
+    async def test_a_failure_completes_the_job_in_its_own_write(
+        self,
+        client: httpx.AsyncClient,
+        owner: AccountWithKeys,
+        media_server: MediaServer,
+        worker: Worker,
+        sessionmaker: Maker,
+    ) -> None:
+        account_id = (await connect_via_api(client, owner))["tiktok_account_id"]
+        publish_id = await publish(
+            client,
+            owner,
+            video_url=put(media_server, "clip.txt", b"not a video"),
+            tiktok_account_id=account_id,
+            privacy_level="SELF_ONLY",
+        )
+        await worker.run_until_idle()
+
+        assert (await read(client, owner, publish_id))["status"] == "failed"
+        job = await _job(sessionmaker)
+        assert (job.status, job.result, job.attempts) == (JobStatus.succeeded, "failed", 1)
+
+
+async def _job(sessionmaker: Maker) -> Job:
+    async with sessionmaker() as session:
+        return (await session.scalars(select(Job).where(Job.kind == tasks.RUN_TASK))).one()
 
 
 @pytest.fixture

@@ -98,6 +98,19 @@ async def _run_at(
     return PostRun(ctx, deps, post_id)
 
 
+async def _another_job(run: PostRun, clock: Clock) -> PostRun:
+    """A new job of ``run``'s post, claimed."""
+    sessionmaker = run.deps.sessionmaker
+    async with sessionmaker() as session, session.begin():
+        await enqueue(session, "publishing.run", {"post_id": str(run.post_id)}, run_at=clock.now)
+    async with sessionmaker() as session, session.begin():
+        [job] = await lease.claim(
+            session, owner="w2", kinds={"publishing.run"}, limit=1, now=clock.now, lease_seconds=60
+        )
+    ctx = JobContext(job, sessionmaker=sessionmaker, clock=clock, worker_id="w2")
+    return PostRun(ctx, run.deps, run.post_id)
+
+
 def _path_to(step: PostStep) -> list[PostStep]:
     path = [PostStep.fetching, PostStep.probing, PostStep.initializing, PostStep.uploading]
     path += [PostStep.final_chunk, PostStep.awaiting_tiktok]
@@ -149,7 +162,9 @@ class TestFail:
         before = await _balance(deps.sessionmaker, owner)
         failure = Fail(PostFailure("video_rejected", "no", caller_error=True))
         await machine.settle(run, failure)
-        await machine.settle(run, failure)  # a repeat (a retried job) refunds nothing more
+        # A repeat refunds nothing more. The first settle completed its job, so the repeat
+        # is another job of the same post (as a webhook's failure after the job's would be).
+        await machine.settle(await _another_job(run, clock), failure)
         assert await _balance(deps.sessionmaker, owner) == before + COST
         assert (await run.load()).points_refunded == COST
         async with deps.sessionmaker() as session:

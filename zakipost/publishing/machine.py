@@ -269,7 +269,8 @@ async def record_finish(run: PostRun, finish: Finish, *, also: SyncChange | None
             also(session, row)
         return row if await apply_finish(session, row, finish, now=run.now()) else None
 
-    row: Post | None = await run.write(change)
+    # A final status ends the job: its completion commits with it.
+    row: Post | None = await run.write(change, ends_job=finish.status in TERMINAL)
     if row is not None:  # not when a webhook had already ended it so
         metrics.post_finished(
             row.kind.value, finish.status.value, (run.now() - row.created_at).total_seconds()
@@ -345,7 +346,8 @@ def refund_due(failure: PostFailure, post: Post, billing: BillingSettings) -> bo
 async def _fail(run: PostRun, failure: PostFailure) -> None:
     billing = run.deps.settings.billing
     await run.write(
-        lambda session, row: apply_failure(session, row, failure, billing, now=run.now())
+        lambda session, row: apply_failure(session, row, failure, billing, now=run.now()),
+        ends_job=True,
     )
     await _release_media(run)
     log.info("post_failed", post_id=str(run.post_id), code=failure.code)

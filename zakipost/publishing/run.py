@@ -22,6 +22,7 @@ from zakipost.models import Post
 from zakipost.publishing import budget
 from zakipost.publishing.deps import PipelineDeps
 from zakipost.publishing.failures import PostDeferred, PostFailure
+from zakipost.publishing.states import TERMINAL
 from zakipost.tiktok import TikTokRateLimited
 from zakipost.worker import JobContext
 
@@ -60,9 +61,12 @@ class PostRun:
             raise PostFailure("post_missing", "The post no longer exists.")
         return post
 
-    async def write(self, change: Change) -> Any:
+    async def write(self, change: Change, *, ends_job: bool = False) -> Any:
         """Apply ``change`` (plain or async) to the locked post in a transaction fenced by
-        this job's lease; returns what ``change`` returned."""
+        this job's lease; returns what ``change`` returned.
+
+        ``ends_job``: the job returns right after this write, whose post is then final;
+        the job is completed (with the post's status) in the same transaction."""
         self._written = None
         async with self.ctx.fenced() as session:
             post = (
@@ -73,6 +77,8 @@ class PostRun:
             result = change(session, post)
             if asyncio.iscoroutine(result):
                 result = await result
+            if ends_job and post.status in TERMINAL:
+                await self.ctx.complete_in(session, post.status.value)
         self._written = post
         return result
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,7 +11,8 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from zakipost.worker import lease
+from zakipost.db import dialect
+from zakipost.worker import lease, wakeup
 from zakipost.worker.errors import LeaseLost
 from zakipost.worker.jobs import ClaimedJob, Clock
 
@@ -42,6 +44,10 @@ class JobContext:
         self.lease_expires_at = job.lease_expires_at
         # Fields the handler bound for its log lines (see bind).
         self.log_fields: dict[str, Any] = {}
+        # complete_in: the result a fenced transaction is completing the job with, and
+        # whether one committed (then the runner records nothing more).
+        self._completing: tuple[Any] | None = None
+        self._completed = False
 
     @property
     def attempt(self) -> int:
@@ -55,8 +61,9 @@ class JobContext:
 
     @property
     def lease_lost(self) -> bool:
-        """True once this worker learnt that the lease is gone (heartbeat or fence)."""
-        return self._lease_lost
+        """True once this worker learnt that the lease is gone (heartbeat or fence), or
+        gave it up by completing the job (:meth:`complete_in`): nothing renews it then."""
+        return self._lease_lost or self._completed
 
     def now(self) -> dt.datetime:
         """The worker's clock."""
@@ -68,6 +75,12 @@ class JobContext:
         run outside the handler's task."""
         self.log_fields.update(fields)
         structlog.contextvars.bind_contextvars(**fields)
+
+    @property
+    def completed(self) -> bool:
+        """True once a fenced transaction that completed the job (:meth:`complete_in`)
+        has committed: the job is succeeded, and nothing of it may be written again."""
+        return self._completed
 
     def mark_lease_lost(self) -> None:
         """Record that the lease is gone (called by the heartbeat)."""
@@ -86,6 +99,9 @@ class JobContext:
         """
         if self._lease_lost:
             raise LeaseLost(f"the lease of {self.worker_id} on job {self.job.id} was lost")
+        if self._completed:
+            raise LeaseLost(f"job {self.job.id} is already completed")
+        self._completing = None
         async with lease.transaction(
             self._sessionmaker, idle_seconds=self.lease_seconds
         ) as session:
@@ -95,3 +111,18 @@ class JobContext:
                 self._lease_lost = True
                 raise
             yield session
+        self._completed = self._completing is not None
+
+    async def complete_in(self, session: AsyncSession, result: Any) -> None:
+        """Mark the job succeeded with ``result`` in the fenced transaction ``session``,
+        so the handler's last write and the job's completion commit together (or neither
+        does). Once that transaction commits the handler only returns (``result``): the
+        runner records nothing more, and a later ``fenced`` raises ``LeaseLost``."""
+        json.dumps(result)  # what the runner would refuse, refused before anything commits
+        if not await lease.complete(session, self.job, now=self.now(), result=result):
+            raise LeaseLost(f"job {self.job.id} is no longer held by {self.worker_id}")
+        if self.job.lock is not None:
+            # Jobs waiting on this lock may run now: wake the workers (at commit).
+            await dialect.notify(session, wakeup.CHANNEL, self.job.kind)
+            wakeup.notify_after_commit(session)
+        self._completing = (result,)

@@ -88,11 +88,23 @@ class Execution:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
                 raise  # the runner itself is being torn down, not a graceful release
+            if self.ctx.completed:
+                return self._completed_by_handler()
             return await self._record(Outcome.released)
         except LeaseLost:
+            if self.ctx.completed:
+                return self._completed_by_handler()
             return self._lost()
         except Exception as exc:  # noqa: BLE001 - every handler error is classified, none escapes
+            if self.ctx.completed:
+                # The job is done (its completion committed); what failed after is logged.
+                log.warning(
+                    "job.error_after_completion", **self.ctx.log_fields, error=describe(exc)
+                )
+                return self._completed_by_handler()
             return await self._handle_error(exc)
+        if self.ctx.completed:
+            return self._completed_by_handler()
         try:
             json.dumps(result)
         except (TypeError, ValueError) as exc:
@@ -169,6 +181,11 @@ class Execution:
                 error=error,
                 count_attempt=outcome is Outcome.retried,
             )
+
+    def _completed_by_handler(self) -> Outcome:
+        # The handler's last fenced transaction completed the job (JobContext.complete_in).
+        log.info("job.done", **self.ctx.log_fields, outcome=str(Outcome.succeeded))
+        return Outcome.succeeded
 
     def _lost(self) -> Outcome:
         self.ctx.mark_lease_lost()
