@@ -10,10 +10,11 @@ import datetime as dt
 import enum
 import uuid
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select
+from sqlalchemy import Integer, String, Table, and_, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zakipost.config import PublishingSettings
+from zakipost.db.types import UTCDateTime
 from zakipost.models import Connection, RateBudgetUse
 
 WINDOW = dt.timedelta(minutes=1)
@@ -25,13 +26,23 @@ _USES: Table = RateBudgetUse.__table__  # type: ignore[assignment]
 _LOCK_CONNECTION = (
     select(Connection.id).where(Connection.id == bindparam("connection_id")).with_for_update()
 )
-_FORGET = delete(_USES).where(
-    _USES.c.bucket == bindparam("bucket"), _USES.c.at <= bindparam("since")
+_IN_WINDOW = and_(_USES.c.bucket == bindparam("use_bucket"), _USES.c.at > bindparam("use_since"))
+# Spends one request if the window has room, in one statement: a use is inserted only
+# while fewer than the limit are in the window. Older uses are left to maintenance.prune.
+_SPEND = (
+    insert(_USES)
+    .from_select(
+        ["bucket", "at"],
+        select(
+            bindparam("use_bucket", type_=String()), bindparam("use_at", type_=UTCDateTime())
+        ).where(
+            select(func.count()).select_from(_USES).where(_IN_WINDOW).scalar_subquery()
+            < bindparam("use_limit", type_=Integer())
+        ),
+    )
+    .returning(_USES.c.id)
 )
-_USED = select(func.count(), func.min(_USES.c.at)).where(
-    _USES.c.bucket == bindparam("bucket"), _USES.c.at > bindparam("since")
-)
-_SPEND = insert(_USES)
+_OLDEST = select(func.min(_USES.c.at)).where(_IN_WINDOW)
 
 
 class Family(enum.StrEnum):
@@ -57,10 +68,9 @@ async def reserve(
 ) -> dt.datetime | None:
     """Spend one request of ``family`` now, or return when one will be free."""
     await session.execute(_LOCK_CONNECTION, {"connection_id": connection_id})
-    window = {"bucket": f"{connection_id}:{family}", "since": now - WINDOW}
-    await session.execute(_FORGET, window)
-    used, oldest = (await session.execute(_USED, window)).one()
-    if used >= limit:
-        return (oldest or now) + WINDOW
-    await session.execute(_SPEND, {"bucket": window["bucket"], "at": now})
-    return None
+    window = {"use_bucket": f"{connection_id}:{family}", "use_since": now - WINDOW}
+    spent = await session.execute(_SPEND, {**window, "use_at": now, "use_limit": limit})
+    if spent.first() is not None:
+        return None
+    oldest: dt.datetime | None = await session.scalar(_OLDEST, window)
+    return (oldest or now) + WINDOW
