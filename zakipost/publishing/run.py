@@ -111,13 +111,6 @@ class PostRun:
                 return waiting
         return await self.deps.tokens.snapshot(session, connection_id)
 
-    async def spend(self, connection_id: uuid.UUID, family: budget.Family) -> None:
-        """Take one request from a TikTok budget, or defer until one frees."""
-        async with self.unfenced() as session:
-            waiting = await self.spend_in(session, connection_id, family)
-        if waiting is not None:
-            raise waiting
-
     async def tiktok(
         self,
         post: Post,
@@ -130,6 +123,7 @@ class PostRun:
 
         ``token``: the call was made ready (:meth:`ready`) in a transaction that has
         ended, which spent the budget; otherwise one short transaction does both."""
+        assert token is None or family is None, "a ready call has spent its budget"
         if token is None:
             async with self.unfenced() as session:
                 ready = await self.ready(session, post.connection_id, family)
