@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import struct
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -26,9 +27,11 @@ from tests.fixtures.pipeline import settle
 from tests.sandbox.media import make_video
 from zakipost.config import Settings
 from zakipost.models import Connection, Job, JobStatus, Post, RateBudgetUse
-from zakipost.publishing import machine, tasks
+from zakipost.publishing import machine, tasks, transfer
 from zakipost.publishing.deps import PipelineDeps
+from zakipost.publishing.run import PostRun
 from zakipost.publishing.states import PostStatus, PostStep
+from zakipost.tiktok import MIN_CHUNK_SIZE
 from zakipost.worker import Worker, lease
 
 Maker = async_sessionmaker[AsyncSession]
@@ -270,6 +273,59 @@ class TestUpload:
         assert steps.count("initializing") == 1
         assert steps.count("final_chunk") == 1
         assert len(await sandbox_posts(client)) == 1
+
+
+class TestChunks:
+    async def test_only_progress_before_the_last_two_chunks_has_a_write_of_its_own(
+        self,
+        client: httpx.AsyncClient,
+        owner: AccountWithKeys,
+        media_server: MediaServer,
+        worker: Worker,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        # Three chunks of TikTok's smallest size: 5 MiB, 5 MiB and the rest.
+        video = make_video(seconds=3)
+        size = 3 * MIN_CHUNK_SIZE + 1024
+        padding = size - len(video)
+        video += struct.pack(">I", padding) + b"free" + bytes(padding - 8)
+        real_plan = transfer.plan_chunks
+        monkeypatch.setattr(
+            transfer,
+            "plan_chunks",
+            lambda video_size, chunk_size=None: real_plan(
+                video_size, chunk_size=chunk_size or MIN_CHUNK_SIZE
+            ),
+        )
+        written: list[tuple[PostStep | None, int]] = []
+        real_write = PostRun.write
+
+        async def spy(self: PostRun, change: Any, **kwargs: Any) -> Any:
+            result = await real_write(self, change, **kwargs)
+            post = await self.load()
+            written.append((post.step, post.uploaded_bytes))
+            return result
+
+        monkeypatch.setattr(PostRun, "write", spy)
+        account_id = (await connect_via_api(client, owner))["tiktok_account_id"]
+        publish_id = await publish(
+            client,
+            owner,
+            video_url=put(media_server, "big.mp4", video),
+            tiktok_account_id=account_id,
+            privacy_level="SELF_ONLY",
+        )
+        await worker.run_until_idle()
+
+        assert (await read(client, owner, publish_id))["status"] == "published"
+        during = [w for w in written if w[0] in (PostStep.uploading, PostStep.final_chunk)]
+        assert during == [
+            (PostStep.uploading, 0),  # the init's result
+            (PostStep.uploading, MIN_CHUNK_SIZE),  # the first chunk's progress
+            # The second chunk's progress, recorded before the last chunk leaves.
+            (PostStep.final_chunk, 2 * MIN_CHUNK_SIZE),
+        ]
+        assert (PostStep.awaiting_tiktok, size) in written
 
 
 class TestStatus:
