@@ -358,6 +358,61 @@ class TestStatus:
         assert len(await sandbox_posts(client)) == 1
 
 
+@pytest.fixture
+def manual_progression(sandbox: Any) -> Iterator[None]:
+    """TikTok keeps every post processing until the test completes it."""
+    previous = sandbox.config.progression
+    sandbox.config.progression = "manual"
+    yield
+    sandbox.config.progression = previous
+
+
+class TestPoll:
+    async def test_a_poll_is_recorded_with_the_deferral_it_leads_to(
+        self,
+        client: httpx.AsyncClient,
+        owner: AccountWithKeys,
+        media_server: MediaServer,
+        worker: Worker,
+        sessionmaker: Maker,
+        manual_progression: None,
+        transactions: list[str],
+    ) -> None:
+        await _publish(client, owner, media_server)
+        await worker.run_until_idle(max_jobs=1)
+
+        post = await _post(sessionmaker)
+        assert post.step is PostStep.awaiting_tiktok
+        assert (post.tiktok_status, post.status_checks) == ("PROCESSING_UPLOAD", 1)
+        assert post.run_at is not None
+        # As a published post's, with the deferral in place of the finish.
+        assert len(transactions) == 11
+
+    async def test_a_crash_before_the_deferral_records_nothing_and_polls_again(
+        self,
+        client: httpx.AsyncClient,
+        owner: AccountWithKeys,
+        media_server: MediaServer,
+        worker: Worker,
+        sandbox: Any,
+        sessionmaker: Maker,
+        monkeypatch: pytest.MonkeyPatch,
+        manual_progression: None,
+    ) -> None:
+        publish_id = await _publish(client, owner, media_server)
+        monkeypatch.setattr(machine, "_defer", _once(machine._defer, lambda *a, **k: True))
+        await worker.run_until_idle(max_jobs=1)
+
+        post = await _post(sessionmaker)
+        assert post.step is PostStep.awaiting_tiktok
+        assert (post.tiktok_status, post.status_checks) == (None, 0)
+
+        await sandbox.complete(post.tiktok_publish_id)
+        await settle(worker, sessionmaker)
+        assert (await read(client, owner, publish_id))["status"] == "published"
+        assert len(await sandbox_posts(client)) == 1
+
+
 class TestEnd:
     async def test_the_published_write_completes_the_job(
         self,

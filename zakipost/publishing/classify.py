@@ -60,7 +60,7 @@ Kinds = type[Exception] | tuple[type[Exception], ...]
 Rule = Callable[[Any, Post], Outcome]
 
 RULES: tuple[tuple[Kinds, Rule], ...] = (
-    (PostDeferred, lambda exc, post: Deferral(exc.until, exc.reason)),
+    (PostDeferred, lambda exc, post: Deferral(exc.until, exc.reason, exc.learnt)),
     (PostFailure, lambda exc, post: Fail(exc)),
     (PostUndetermined, lambda exc, post: Undetermined(exc.message)),
     # The connection can no longer publish: the caller must connect it again.

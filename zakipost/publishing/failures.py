@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from zakipost import layout
 from zakipost.config import Settings
 from zakipost.tiktok import describe_fail_reason
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +31,14 @@ class PostFailure(Exception):
 
 @dataclass(frozen=True, slots=True)
 class PostDeferred(Exception):
-    """Not now: try again at ``until`` (a rate limit, the daily cap)."""
+    """Not now: try again at ``until`` (a rate limit, the daily cap, polling).
+
+    ``learnt``: a change of the locked post recording what the step learnt just before
+    (TikTok's status), for the deferral's own write: no I/O comes between them."""
 
     until: dt.datetime
     reason: str
+    learnt: Callable[[AsyncSession, Any], None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

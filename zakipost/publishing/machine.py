@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -214,10 +214,12 @@ class Fail:
 
 @dataclass(frozen=True, slots=True)
 class Deferral:
-    """Not now: run again at ``until``."""
+    """Not now: run again at ``until``; ``also`` records what the step learnt just before
+    (``PostDeferred.learnt``) in the same write."""
 
     until: dt.datetime
     reason: str
+    also: SyncChange | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,6 +389,8 @@ async def refund(session: AsyncSession, post: Post, *, reason: str) -> None:
 async def _defer(run: PostRun, deferral: Deferral) -> None:
     def change(session: AsyncSession, row: Post) -> bool:
         """True when the post is polling: waiting on TikTok (or on the creator)."""
+        if deferral.also is not None:
+            deferral.also(session, row)
         row.run_at = deferral.until
         if row.step in SUBMITTED_STEPS or row.status in (PostStatus.unknown, PostStatus.in_inbox):
             return True  # waiting on TikTok (or on the creator) is not a deferral

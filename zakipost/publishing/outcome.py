@@ -52,8 +52,8 @@ async def fetch_status(run: PostRun, post: Post) -> PublishStatus:
 
 
 async def await_tiktok(run: PostRun, post: Post) -> bool:
-    """Check TikTok's status once; True when the post reached an end. An answer that ends
-    the post is recorded in the transaction that ends it."""
+    """Check TikTok's status once; True when the post reached an end. The answer is
+    recorded in the write it leads to: the finish, or the deferral until the next check."""
     status = await ask_status(run, post)
     record = recorder(run, status)
     if status.status == PublishState.PUBLISH_COMPLETE:
@@ -71,35 +71,45 @@ async def await_tiktok(run: PostRun, post: Post) -> bool:
                 "Sent to the creator's TikTok inbox; they open TikTok's notification to finish it.",
             )
             await machine.record_finish(run, in_inbox, also=record)
-        else:
-            await run.write(record)
-        return await await_draft(run, post)
-    await run.write(record)
+            return await await_draft(run, post)
+        return await await_draft(run, post, learnt=record)
     if status.status == PublishState.FAILED:
+        await run.write(record)
         raise from_fail_reason(status.fail_reason)
     submitted = post.submitted_at or post.created_at
     waited = run.now() - submitted
     if waited > dt.timedelta(seconds=run.deps.settings.publishing.status_deadline_seconds):
         if post.status is not PostStatus.unknown:
+            await run.write(record)
             raise PostUndetermined(
                 f"TikTok was still processing this post after {int(waited.total_seconds() // 60)} "
                 "minutes; ZakiPost keeps checking for a day."
             )
         if waited > LATE_POLL_WINDOW:
+            await run.write(record)
             return True
-        raise PostDeferred(run.now() + LATE_POLL_INTERVAL, "still processing at TikTok")
+        raise PostDeferred(
+            run.now() + LATE_POLL_INTERVAL, "still processing at TikTok", learnt=record
+        )
     delay = POLL_DELAYS[min(post.status_checks, len(POLL_DELAYS) - 1)]
-    raise PostDeferred(run.now() + dt.timedelta(seconds=delay), "TikTok is processing the post")
+    raise PostDeferred(
+        run.now() + dt.timedelta(seconds=delay), "TikTok is processing the post", learnt=record
+    )
 
 
-async def await_draft(run: PostRun, post: Post) -> bool:
+async def await_draft(run: PostRun, post: Post, *, learnt: SyncChange | None = None) -> bool:
     """A draft in the inbox becomes published when the creator posts it; keep an eye on it
-    for a week, gently (its status checks share the per-token budget)."""
+    for a week, gently (its status checks share the per-token budget). ``learnt``: the
+    status answer to record with the deferral."""
     waited = run.now() - (post.finished_at or run.now())
     if waited > DRAFT_WATCH:
+        if learnt is not None:
+            await run.write(learnt)
         return True
     interval = DRAFT_POLL_INTERVAL if waited < dt.timedelta(hours=1) else LATE_POLL_INTERVAL
-    raise PostDeferred(run.now() + interval, "waiting for the creator to post the draft")
+    raise PostDeferred(
+        run.now() + interval, "waiting for the creator to post the draft", learnt=learnt
+    )
 
 
 async def after_done(run: PostRun, post: Post) -> bool:
