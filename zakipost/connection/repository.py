@@ -66,13 +66,12 @@ class ConnectionRepository:
     async def publish_target(
         self, account_id: uuid.UUID, internal_token: uuid.UUID
     ) -> PublishTarget | None:
-        """:meth:`get_for_account`, reading only what acceptance checks."""
-        connection = await self.session.connection()
-        row = (
-            await connection.execute(
-                _PUBLISH_TARGET, {"internal_token": internal_token, "account_id": account_id}
-            )
-        ).first()
+        """:meth:`get_for_account`, reading only what acceptance checks (one trip to the
+        session's synchronous side, not two)."""
+        params = {"internal_token": internal_token, "account_id": account_id}
+        row = await self.session.run_sync(
+            lambda session: session.connection().execute(_PUBLISH_TARGET, params).first()
+        )
         return PublishTarget(*row) if row is not None else None
 
     async def list_for_account(self, account_id: uuid.UUID) -> Sequence[Connection]:
