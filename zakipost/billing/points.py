@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,15 +23,21 @@ from zakipost.models import Account, PointEntry, PointEntryKind
 _ENTRIES: Table = PointEntry.__table__  # type: ignore[assignment]
 _ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
 
+# SPEND is the debit's check-and-spend (parameters account_id, cost, now), also built into the
+# PostgreSQL acceptance statement (zakipost.post.service) as a CTE.
 # Built once, executed with bound values (Core, on the transaction's connection): a debit
 # runs on every publish, and building the statements and their cache keys per call, then
 # writing the entry through the ORM's unit of work, was a measurable part of one.
-_SPEND = (
+SPEND = (
     update(_ACCOUNTS)
     .where(
         _ACCOUNTS.c.id == bindparam("account_id"), _ACCOUNTS.c.points_balance >= bindparam("cost")
     )
-    .values(points_balance=_ACCOUNTS.c.points_balance - bindparam("cost"))
+    # updated_at as a parameter: its onupdate default is not applied inside a CTE.
+    .values(
+        points_balance=_ACCOUNTS.c.points_balance - bindparam("cost"),
+        updated_at=bindparam("now"),
+    )
 )
 _BALANCE = select(_ACCOUNTS.c.points_balance).where(_ACCOUNTS.c.id == bindparam("account_id"))
 _INSERT_ENTRY = insert(_ENTRIES)
@@ -106,14 +113,21 @@ def debit_on(
     # One statement checks and spends: it locks the row, so two writers cannot both spend
     # the last points (SQLite's IMMEDIATE transactions serialize writers already).
     # rowcount, not RETURNING: the new balance is not needed (and one fetch less on SQLite).
-    if not connection.execute(_SPEND, {"account_id": account_id, "cost": cost}).rowcount:
-        current = int(connection.execute(_BALANCE, {"account_id": account_id}).scalar() or 0)
-        raise InsufficientPoints(
-            f"Insufficient points: publishing costs {cost} points and your balance is {current}.",
-            details={"balance": current, "cost": cost},
-        )
     now = now or utcnow()
-    values = {
+    if not connection.execute(SPEND, {"account_id": account_id, "cost": cost, "now": now}).rowcount:
+        raise_insufficient(connection, account_id, cost)
+    values = debit_entry(account_id, cost, reason=reason, reference=reference, now=now)
+    connection.execute(_INSERT_ENTRY, values)
+    # Not added to any session: the row is written; the object only tells the caller what.
+    return PointEntry(**values)
+
+
+def debit_entry(
+    account_id: uuid.UUID, cost: int, *, reason: str, reference: str, now: dt.datetime | None
+) -> dict[str, Any]:
+    """The ledger row of a debit of ``cost``, for callers that write it themselves."""
+    now = now or utcnow()
+    return {
         "id": uuid.uuid4(),
         "account_id": account_id,
         "kind": PointEntryKind.debit,
@@ -123,9 +137,15 @@ def debit_on(
         "created_at": now,
         "updated_at": now,
     }
-    connection.execute(_INSERT_ENTRY, values)
-    # Not added to any session: the row is written; the object only tells the caller what.
-    return PointEntry(**values)
+
+
+def raise_insufficient(connection: Connection, account_id: uuid.UUID, cost: int) -> NoReturn:
+    """The 402 of a debit the balance did not cover, with the balance it found."""
+    current = int(connection.execute(_BALANCE, {"account_id": account_id}).scalar() or 0)
+    raise InsufficientPoints(
+        f"Insufficient points: publishing costs {cost} points and your balance is {current}.",
+        details={"balance": current, "cost": cost},
+    )
 
 
 async def refund(

@@ -8,7 +8,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnDefault, Table, insert
+from sqlalchemy import Column, ColumnDefault, Select, Table, bindparam, func, insert, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,7 @@ from zakipost.connection import service as connection_service
 from zakipost.connection.errors import ConnectionNotFound, ConnectionRevoked, ReconnectRequired
 from zakipost.connection.horizon import horizon_passed, horizon_reason
 from zakipost.connection.repository import ConnectionRepository, PublishTarget
+from zakipost.db import dialect
 from zakipost.errors import ValidationFailed
 from zakipost.kit.clock import utcnow
 from zakipost.kit.crypto import random_string
@@ -30,11 +32,13 @@ from zakipost.models import (
     ConnectionStatus,
     MediaKind,
     PhotoSource,
+    PointEntry,
     Post,
     PostEvent,
     PostMode,
     PostRequest,
 )
+from zakipost.models.job import Job
 from zakipost.pagination import Cursor
 from zakipost.post.errors import (
     CREATOR_RULE_ERRORS,
@@ -48,8 +52,9 @@ from zakipost.post.schemas import PhotoPublishRequest, PostModeIn, VideoPublishR
 from zakipost.publishing import daily_cap, machine, preflight
 from zakipost.publishing.states import CANCELLABLE, PostStatus
 from zakipost.upload import service as upload_service
-from zakipost.worker import enqueue_sync, liveness
-from zakipost.worker.enqueue import move_job
+from zakipost.worker import liveness
+from zakipost.worker.enqueue import job_values, move_job, wake_after_commit
+from zakipost.worker.wakeup import CHANNEL
 
 RUN_TASK = "publishing.run"
 
@@ -90,24 +95,6 @@ def usable_connection(
             f"This TikTok account did not grant {needed_scope}; connect it again and allow it."
         )
     return connection
-
-
-def _enqueue_run(
-    session: Session, post: Post, run_at: dt.datetime | None, now: dt.datetime
-) -> None:
-    payload = {"post_id": str(post.id)}
-    # The request that accepted the post: its id follows the post into the job's log lines.
-    if (accepted_by := request_id.current()) is not None:
-        payload["request_id"] = accepted_by
-    enqueue_sync(
-        session,
-        RUN_TASK,
-        payload,
-        run_at=run_at,
-        lock=job_lock(post.id),
-        queueing_lock=job_lock(post.id),
-        now=now,
-    )
 
 
 def _check_url(settings: Settings, url: str, field: str) -> None:
@@ -177,21 +164,21 @@ _INSERT_POST_EVENT = insert(_POST_EVENTS)
 
 
 def _post_row(post: Post) -> dict[str, Any]:
-    """Every column of ``post``'s row: what was set, else the column's default, which is
-    also set on ``post`` so the returned object reads as the stored row."""
+    """The values of ``post``'s row: what was set, else the column's default, which is
+    also set on ``post`` so the returned object reads as the stored row. Columns left NULL
+    are not passed (each bound value costs its processing)."""
     state = post.__dict__
     values: dict[str, Any] = {}
     for column in _POST_COLUMNS:
         key = column.key
-        if key in state:
-            values[key] = state[key]
-            continue
-        default = column.default
-        value: Any = None
-        if isinstance(default, ColumnDefault):
-            value = default.arg(None) if default.is_callable else default.arg
-            setattr(post, key, value)
-        values[key] = value
+        value = state.get(key)
+        if value is None and key not in state:
+            default = column.default
+            if isinstance(default, ColumnDefault):
+                value = default.arg(None) if default.is_callable else default.arg
+                setattr(post, key, value)
+        if value is not None:
+            values[key] = value
     return values
 
 
@@ -208,20 +195,106 @@ def _write_accepted(
     """The debit, the post, its first timeline line and its job: prebuilt statements on the
     transaction's connection, in one call from the event loop."""
     connection = session.connection()
+    event_row = {
+        "post_id": event.post_id,
+        "at": event.at,
+        "status": event.status,
+        "step": event.step,
+        "message": event.message,
+        "details": event.details,
+    }
+    job = _run_job(post, run_at, now)
+    if cost > 0 and connection.dialect.name == "postgresql":
+        params: dict[str, Any] = {
+            "account_id": account_id,
+            "cost": cost,
+            "now": now,
+            "notify_channel": CHANNEL,
+        }
+        entry = points.debit_entry(
+            account_id, cost, reason=reason, reference=post.publish_id, now=now
+        )
+        row = _post_row(post)
+        for prefix, values, columns in (
+            ("entry_", entry, _ENTRY_COLUMNS),
+            ("post_", row, _POST_COLUMNS),
+            ("event_", event_row, _EVENT_COLUMNS),
+            ("job_", job, _JOB_COLUMNS),
+        ):
+            params.update({prefix + c.key: values.get(c.key) for c in columns})
+        if connection.execute(_ACCEPT_POSTGRESQL, params).first() is None:
+            # Nothing was written: every part selects from the spend, which found too few
+            # points (the job cannot collide: its queueing lock names this new post).
+            points.raise_insufficient(connection, account_id, cost)
+        wake_after_commit(session)
+        return
     points.debit_on(connection, account_id, cost, reason=reason, reference=post.publish_id, now=now)
     connection.execute(_INSERT_POST, _post_row(post))
-    connection.execute(
-        _INSERT_POST_EVENT,
-        {
-            "post_id": event.post_id,
-            "at": event.at,
-            "status": event.status,
-            "step": event.step,
-            "message": event.message,
-            "details": event.details,
-        },
+    connection.execute(_INSERT_POST_EVENT, event_row)
+    if not dialect.insert_job_notifying_sync(session, job, CHANNEL):
+        raise AssertionError("a new post's job collided with a queued one")
+    wake_after_commit(session)
+
+
+def _run_job(post: Post, run_at: dt.datetime | None, now: dt.datetime) -> dict[str, Any]:
+    payload = {"post_id": str(post.id)}
+    # The request that accepted the post: its id follows the post into the job's log lines.
+    if (accepted_by := request_id.current()) is not None:
+        payload["request_id"] = accepted_by
+    lock = job_lock(post.id)
+    return job_values(RUN_TASK, payload, run_at=run_at, lock=lock, queueing_lock=lock, now=now)
+
+
+def _build_accept_postgresql() -> Any:
+    """PostgreSQL: the whole acceptance write as one statement, each row a data-modifying
+    CTE that selects from the spend, so nothing is written unless the points were there:
+    one round trip and one statement's overhead instead of five. SQLite has no DML in
+    CTEs; it runs them one by one (``_write_accepted``)."""
+
+    def bound(prefix: str, columns: tuple[Column[Any], ...]) -> Select[Any]:
+        return select(*(bindparam(prefix + c.key, type_=c.type) for c in columns))
+
+    spend = points.SPEND.returning(_ACCOUNTS.c.id).cte("spend")
+    entry = (
+        insert(_ENTRIES)
+        .from_select(list(_ENTRY_COLUMNS), bound("entry_", _ENTRY_COLUMNS).select_from(spend))
+        .returning(_ENTRIES.c.id)
+        .cte("entry")
     )
-    _enqueue_run(session, post, run_at, now)
+    post = (
+        insert(_POSTS)
+        .from_select(list(_POST_COLUMNS), bound("post_", _POST_COLUMNS).select_from(spend))
+        .returning(_POSTS.c.id)
+        .cte("post")
+    )
+    event = (
+        insert(_POST_EVENTS)
+        .from_select(list(_EVENT_COLUMNS), bound("event_", _EVENT_COLUMNS).select_from(post))
+        .returning(_POST_EVENTS.c.id)
+        .cte("event")
+    )
+    return (
+        postgresql.insert(_JOBS)
+        .from_select(list(_JOB_COLUMNS), bound("job_", _JOB_COLUMNS).select_from(post))
+        .on_conflict_do_nothing(
+            index_elements=[_JOBS.c.queueing_lock], index_where=text("status = 'todo'")
+        )
+        .returning(_JOBS.c.id, func.pg_notify(bindparam("notify_channel"), _JOBS.c.kind))
+        .add_cte(spend, entry, event)
+    )
+
+
+_ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
+_ENTRIES: Table = PointEntry.__table__  # type: ignore[assignment]
+_JOBS: Table = Job.__table__  # type: ignore[assignment]
+_ENTRY_COLUMNS = tuple(
+    _ENTRIES.c[k] for k in points.debit_entry(uuid.uuid4(), 1, reason="", reference="", now=None)
+)
+_EVENT_COLUMNS = tuple(
+    _POST_EVENTS.c[k] for k in ("post_id", "at", "status", "step", "message", "details")
+)
+_JOB_COLUMNS = tuple(_JOBS.c[k] for k in job_values("kind"))
+_ACCEPT_POSTGRESQL = _build_accept_postgresql()
 
 
 async def _accept(

@@ -68,7 +68,7 @@ def _insert(session: Session, values: dict[str, Any]) -> uuid.UUID | None:
     # One prebuilt statement inserts and, on PostgreSQL, notifies (dialect.py).
     if not dialect.insert_job_notifying_sync(session, values, CHANNEL):
         return None
-    _wake_after_commit(session)
+    wake_after_commit(session)
     job_id: uuid.UUID = values["id"]
     return job_id
 
@@ -76,9 +76,10 @@ def _insert(session: Session, values: dict[str, Any]) -> uuid.UUID | None:
 _WAKE = "zakipost.worker.enqueue.wake"
 
 
-def _wake_after_commit(session: Session) -> None:
+def wake_after_commit(session: Session) -> None:
     """``wakeup.notify_after_commit``, without adding listeners to each session: the app's
-    sessions (``AppSession``) have class-level ones below, a cost paid once, not per job."""
+    sessions (``AppSession``) have class-level ones below, a cost paid once, not per job.
+    For callers that insert a job with a statement of their own."""
     if isinstance(session, AppSession):
         session.info[_WAKE] = True
     else:
@@ -94,6 +95,22 @@ def _after_commit(session: Session) -> None:
 @event.listens_for(AppSession, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(_WAKE, None)
+
+
+def job_values(
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    run_at: dt.datetime | None = None,
+    priority: int = 0,
+    lock: str | None = None,
+    queueing_lock: str | None = None,
+    max_attempts: int | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The row :func:`enqueue` would insert, for callers that insert it with a statement of
+    their own (and then call :func:`wake_after_commit`)."""
+    return _job_values(kind, payload, run_at, priority, lock, queueing_lock, max_attempts, now)
 
 
 def _job_values(
