@@ -14,7 +14,7 @@ from tests.connection.conftest import connect_via_api
 from tests.fixtures.app import AccountWithKeys, create_account
 from zakipost.config import Settings
 from zakipost.kit.crypto import Vault
-from zakipost.models import Connection, ConnectionStatus, Job, PointEntry, Post
+from zakipost.models import Connection, ConnectionStatus, Job, PointEntry, Post, PostEvent
 
 VIDEO_URL = "https://videos.example.com/clip.mp4"
 
@@ -111,6 +111,9 @@ class TestPublish:
         assert payload["details"] == {"balance": 399, "cost": 400}
         assert await _count(sessionmaker, Post) == 0
         assert await _count(sessionmaker, Job) == jobs_before == 1
+        # On PostgreSQL the rows are one statement's CTEs, each gated on the spend.
+        assert await _count(sessionmaker, PostEvent) == 0
+        assert await _count(sessionmaker, PointEntry) == 1  # the grant alone
 
     async def test_billing_off_publishes_with_no_points(
         self, tmp_path, engine, sessionmaker: async_sessionmaker[AsyncSession]

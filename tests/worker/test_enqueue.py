@@ -3,11 +3,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import asyncpg
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from tests.worker.helpers import FakeClock, add_job, all_jobs, claim, get_job
+from tests.worker.helpers import GUARD, FakeClock, add_job, all_jobs, claim, get_job
 from zakipost.models.account import Account
 from zakipost.models.job import Job, JobStatus
 from zakipost.worker import cancel, enqueue, lease, move_job, wakeup
@@ -210,3 +211,39 @@ class TestWakeup:
 async def session_count(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
     async with sessionmaker() as session:
         return len((await session.scalars(select(Job))).all())
+
+
+class TestNotify:
+    async def test_only_an_inserted_job_notifies_with_its_kind(
+        self,
+        engine: AsyncEngine,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FakeClock,
+        dialect: str,
+    ) -> None:
+        # The NOTIFY rides on the job INSERT's RETURNING: a duplicate skipped by its
+        # queueing lock returns no row, so it must notify no one.
+        if dialect != "postgresql":
+            pytest.skip("NOTIFY is PostgreSQL's; SQLite wakes in process (TestWakeup)")
+        await add_job(sessionmaker, "demo.first", queueing_lock="q", now=clock())
+        heard: list[str] = []
+        arrived = asyncio.Event()
+
+        def on_notify(*args: object) -> None:
+            heard.append(str(args[-1]))
+            arrived.set()
+
+        dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        listener = await asyncpg.connect(dsn)
+        try:
+            await listener.add_listener(wakeup.CHANNEL, on_notify)
+            async with sessionmaker() as session, session.begin():
+                assert await enqueue(session, "demo.dup", queueing_lock="q", now=clock()) is None
+            async with sessionmaker() as session, session.begin():
+                assert await enqueue(session, "demo.new", now=clock()) is not None
+            async with asyncio.timeout(GUARD):
+                await arrived.wait()
+        finally:
+            await listener.close()
+        # Delivered in commit order: a NOTIFY from the duplicate would have come first.
+        assert heard[0] == "demo.new"

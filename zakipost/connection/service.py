@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from zakipost import events
 from zakipost.config import Settings
 from zakipost.connection.errors import ConnectionNotFound, InvalidRedirectUrl
-from zakipost.connection.repository import ConnectionRepository
+from zakipost.connection.repository import ConnectionRepository, PublishTarget
 from zakipost.connection.scopes import PROFILE_SCOPE, scope_refusal
 from zakipost.connection.tokens import TokenVault, keep_grant
 from zakipost.kit.clock import utcnow
@@ -281,7 +281,7 @@ def creator_info_record(
 
 
 def cached_creator_info(
-    connection: Connection, now: dt.datetime, fresh_for: dt.timedelta
+    connection: Connection | PublishTarget, now: dt.datetime, fresh_for: dt.timedelta
 ) -> CreatorInfo | None:
     """The creator info cached on the connection, when fetched within ``fresh_for`` and
     TikTok then said the creator could post; None when it must be asked again."""

@@ -204,3 +204,34 @@ async def listen(
     connection = await asyncpg.connect(dsn)
     await connection.add_listener(channel, lambda *_: callback())
     return Listener(connection)
+
+
+def _build_insert_job_notifying(name: str) -> Any:
+    insert = postgresql.insert if name == "postgresql" else sqlite.insert
+    stmt = insert(JOBS).on_conflict_do_nothing(
+        index_elements=[JOBS.c.queueing_lock], index_where=text("status = 'todo'")
+    )
+    if name == "postgresql":
+        # The notification rides on the INSERT: RETURNING runs once per inserted row, so a
+        # job skipped by its queueing lock notifies no one, as notify() after insert_job.
+        return stmt.returning(func.pg_notify(bindparam("notify_channel"), JOBS.c.kind))
+    # No RETURNING: the id is the caller's, and rowcount says whether the row went in (one
+    # fetch less through aiosqlite's thread per job).
+    return stmt
+
+
+_INSERT_JOB_NOTIFYING = {
+    name: _build_insert_job_notifying(name) for name in ("postgresql", "sqlite")
+}
+
+
+def insert_job_notifying_sync(session: Session, values: Mapping[str, Any], channel: str) -> bool:
+    """:func:`insert_job_sync` and :func:`notify_sync` (payload: the job's kind) in one
+    statement: whether the job went in (a queued job holding its queueing_lock skips it, and
+    then nothing is notified). ``values`` must hold the job's id."""
+    name = session.get_bind().dialect.name
+    connection = session.connection()
+    if name == "postgresql":
+        params = {**values, "notify_channel": channel}
+        return connection.execute(_INSERT_JOB_NOTIFYING[name], params).first() is not None
+    return bool(connection.execute(_INSERT_JOB_NOTIFYING[name], dict(values)).rowcount)

@@ -107,15 +107,17 @@ async def once(
     account_id: uuid.UUID,
     key: str | None,
     path: str,
-    fingerprint_body: dict[str, Any],
+    fingerprint_body: dict[str, Any] | Callable[[], dict[str, Any]],
     accept: Callable[[], Awaitable[dict[str, Any]]],
 ) -> tuple[int, dict[str, Any], bool]:
     """Run ``accept`` once per key: ``(status, body, replayed)``. Without a key it just
-    runs; a key seen with the same body replays the first answer."""
+    runs; a key seen with the same body replays the first answer. ``fingerprint_body``
+    is the body the key is bound to, or what gives it (called only when there is a key)."""
     if key is None:
         return 200, await accept(), False
     key = check_key(key)
-    fingerprint = request_hash("POST", path, fingerprint_body)
+    bound = fingerprint_body() if callable(fingerprint_body) else fingerprint_body
+    fingerprint = request_hash("POST", path, bound)
     stored = await replay(session, account_id, key, fingerprint)
     if stored is not None:
         return stored[0], stored[1], True

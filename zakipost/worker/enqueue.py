@@ -7,11 +7,12 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from zakipost.db import dialect
+from zakipost.db.engine import AppSession
 from zakipost.kit.clock import utcnow
 from zakipost.models.job import Job, JobStatus
 from zakipost.worker import wakeup
@@ -41,11 +42,7 @@ async def enqueue(
     serializes jobs that share it; ``max_attempts`` overrides the task's RetryStrategy.
     """
     values = _job_values(kind, payload, run_at, priority, lock, queueing_lock, max_attempts, now)
-    job_id = await dialect.insert_job(session, values)
-    if job_id is not None:
-        await dialect.notify(session, CHANNEL, kind)
-        wakeup.notify_after_commit(session)
-    return job_id
+    return await session.run_sync(_insert, values)
 
 
 def enqueue_sync(
@@ -64,11 +61,56 @@ def enqueue_sync(
     hooks (``before_commit``), which run inside the async session's commit and cannot await.
     """
     values = _job_values(kind, payload, run_at, priority, lock, queueing_lock, max_attempts, now)
-    job_id = dialect.insert_job_sync(session, values)
-    if job_id is not None:
-        dialect.notify_sync(session, CHANNEL, kind)
-        wakeup.notify_after_commit(session)
+    return _insert(session, values)
+
+
+def _insert(session: Session, values: dict[str, Any]) -> uuid.UUID | None:
+    # One prebuilt statement inserts and, on PostgreSQL, notifies (dialect.py).
+    if not dialect.insert_job_notifying_sync(session, values, CHANNEL):
+        return None
+    wake_after_commit(session)
+    job_id: uuid.UUID = values["id"]
     return job_id
+
+
+_WAKE = "zakipost.worker.enqueue.wake"
+
+
+def wake_after_commit(session: Session) -> None:
+    """``wakeup.notify_after_commit``, without adding listeners to each session: the app's
+    sessions (``AppSession``) have class-level ones below, a cost paid once, not per job.
+    For callers that insert a job with a statement of their own."""
+    if isinstance(session, AppSession):
+        session.info[_WAKE] = True
+    else:
+        wakeup.notify_after_commit(session)
+
+
+@event.listens_for(AppSession, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_WAKE, False):
+        wakeup.notify()
+
+
+@event.listens_for(AppSession, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_WAKE, None)
+
+
+def job_values(
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    run_at: dt.datetime | None = None,
+    priority: int = 0,
+    lock: str | None = None,
+    queueing_lock: str | None = None,
+    max_attempts: int | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The row :func:`enqueue` would insert, for callers that insert it with a statement of
+    their own (and then call :func:`wake_after_commit`)."""
+    return _job_values(kind, payload, run_at, priority, lock, queueing_lock, max_attempts, now)
 
 
 def _job_values(
