@@ -59,6 +59,8 @@ class Execution:
         self.recording = False
         # What ``claim_next`` claimed with the outcome, once that transaction committed.
         self.successors: list[ClaimedJob] = []
+        # The outcome put the job back in the queue (a retry, a Defer, a release).
+        self.requeued = False
         self._sessionmaker = sessionmaker
         self._clock = clock
         self._claim_next = claim_next
@@ -185,6 +187,7 @@ class Execution:
             # work is queued. After the outcome, so a lock this job held counts as free.
             successors = await self._claim_next(session) if self._claim_next else []
         self.successors = successors
+        self.requeued = outcome not in (Outcome.succeeded, Outcome.failed)
         return written
 
     def _lost(self) -> Outcome:

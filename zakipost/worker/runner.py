@@ -288,12 +288,14 @@ class Worker:
         finally:
             # The job claimed with the outcome takes over the slot; without one, free the
             # slot at once (rather than in the done callback, an iteration later) and wake
-            # the loop to fill it.
+            # the loop to fill it. A job put back in the queue wakes it either way: the
+            # loop's sleep was timed without this job's new run_at.
             for successor in execution.successors:
                 self._spawn(successor)
             current = asyncio.current_task()
             if current is not None:
-                self._finished(current, wake=not execution.successors)
+                wake = not execution.successors or execution.requeued
+                self._finished(current, wake=wake)
         if job.queueing_lock and job.queueing_lock.startswith("periodic:"):
             # Its next occurrence may be due for scheduling now (it was held up by this one).
             self._schedule_at = None
