@@ -181,9 +181,11 @@ class TestSchedulePeriodic:
         assert await outcomes.wait_for(tick.id) == [Outcome.succeeded]
         await worker.stop()  # the loop's last cycle looks again after the periodic's run
 
-        # At start; at the slot, when the occurrence still queued holds the next one up;
-        # after its run, which queues the next one.
-        assert looks == [start, start + HOUR, start + HOUR]
+        # At start, then only at the slot: when it comes (the occurrence still queued holds
+        # the next one up) and after the occurrence's run, which queues the next one. Once
+        # if the run came first (a claim already under way when the clock moved took it).
+        assert looks[0] == start
+        assert looks[1:] in ([start + HOUR], [start + HOUR, start + HOUR])
         jobs = [j for j in await all_jobs(sessionmaker) if j.kind == "demo.tick"]
         assert [(j.status, j.run_at) for j in jobs] == [
             (JobStatus.succeeded, start + HOUR),
