@@ -252,3 +252,70 @@ class TestNextDue:
         async with sessionmaker() as session:
             due = await lease.next_due(session, {"demo.run"}, now=clock())
         assert due == clock() + dt.timedelta(seconds=30)
+
+
+class TestClaimStatement:
+    """The claim is built once per set of kinds; now and limit must still be each claim's."""
+
+    async def test_each_claim_uses_its_own_now_and_limit(
+        self, sessionmaker: async_sessionmaker[AsyncSession], clock: FakeClock
+    ) -> None:
+        first = await add_job(sessionmaker, "demo.run", now=clock())
+        second = await add_job(sessionmaker, "demo.run", now=clock())
+        later = await add_job(
+            sessionmaker, "demo.run", run_at=clock() + dt.timedelta(seconds=10), now=clock()
+        )
+
+        [one] = await claim(sessionmaker, clock, limit=1)
+        assert one.id in {first, second}
+        assert one.lease_expires_at == clock() + dt.timedelta(seconds=60)
+        clock.advance(10)
+        taken = await claim(sessionmaker, clock, limit=5)
+
+        assert {j.id for j in taken} == {first, second, later} - {one.id}
+        assert {j.lease_expires_at for j in taken} == {clock() + dt.timedelta(seconds=60)}
+        row = await get_job(sessionmaker, later)
+        assert (row.heartbeat_at, row.updated_at) == (clock(), clock())
+
+    async def test_lease_lengths_by_kind_apply_to_later_claims_too(
+        self, sessionmaker: async_sessionmaker[AsyncSession], clock: FakeClock
+    ) -> None:
+        for _ in range(2):
+            for kind in ("demo.run", "demo.long"):
+                await add_job(sessionmaker, kind, now=clock())
+            async with sessionmaker() as session, session.begin():
+                jobs = await lease.claim(
+                    session,
+                    owner="w1",
+                    kinds={"demo.run", "demo.long"},
+                    limit=10,
+                    now=clock(),
+                    lease_seconds=60,
+                    lease_seconds_by_kind={"demo.long": 600},
+                )
+            assert {(j.kind, j.lease_expires_at) for j in jobs} == {
+                ("demo.run", clock() + dt.timedelta(seconds=60)),
+                ("demo.long", clock() + dt.timedelta(seconds=600)),
+            }
+            clock.advance(5)
+
+
+class TestRenewAll:
+    async def test_renews_the_live_leases_and_reports_the_lost(
+        self, sessionmaker: async_sessionmaker[AsyncSession], clock: FakeClock
+    ) -> None:
+        await add_job(sessionmaker, "demo.run", now=clock())
+        [old] = await claim(sessionmaker, clock, owner="w1", lease_seconds=60)
+        clock.advance(30)
+        await add_job(sessionmaker, "demo.run", now=clock())
+        [live] = await claim(sessionmaker, clock, owner="w1", lease_seconds=60)
+        clock.advance(31)  # the first lease expired; another worker takes that job over
+        [taken] = await claim(sessionmaker, clock, owner="w2", lease_seconds=60)
+        assert taken.id == old.id
+
+        async with sessionmaker() as session, session.begin():
+            renewed = await lease.renew_all(session, [old, live], now=clock(), lease_seconds=60)
+
+        assert renewed == {old.id: None, live.id: clock() + dt.timedelta(seconds=60)}
+        assert (await get_job(sessionmaker, old.id)).lease_owner == "w2"
+        assert (await get_job(sessionmaker, live.id)).heartbeat_at == clock()

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import Any
 
+import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.worker.helpers import GUARD, FakeClock, MakeWorker, Outcomes, add_job, all_jobs, get_job
 from zakipost.models.job import JobStatus
-from zakipost.worker import JobContext, Outcome, TaskRegistry, Worker, enqueue
+from zakipost.worker import ClaimedJob, JobContext, Outcome, TaskRegistry, Worker, enqueue, lease
 
 
 class TestRunUntilIdle:
@@ -212,3 +215,77 @@ class TestStartedWorker:
             assert await outcomes.wait_for(job_id) == [Outcome.succeeded]
         await worker.stop()
         assert {j.result for j in await all_jobs(sessionmaker)} == set(range(10))
+
+
+class TestClaimCycle:
+    async def test_a_claim_fills_every_free_slot_at_once(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        registry: TaskRegistry,
+        clock: FakeClock,
+        outcomes: Outcomes,
+        make_worker: MakeWorker,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        @registry.task("demo.echo")
+        async def echo(ctx: JobContext, *, n: int) -> int:
+            return n
+
+        claims: list[tuple[int, int]] = []
+        claim = lease.claim
+
+        async def counted(session: AsyncSession, **kwargs: Any) -> list[ClaimedJob]:
+            jobs = await claim(session, **kwargs)
+            claims.append((kwargs["limit"], len(jobs)))
+            return jobs
+
+        monkeypatch.setattr(lease, "claim", counted)
+        ids = [await add_job(sessionmaker, "demo.echo", {"n": n}, now=clock()) for n in range(10)]
+        worker = make_worker(concurrency=4)
+        await worker.start()
+        for job_id in ids:
+            assert await outcomes.wait_for(job_id) == [Outcome.succeeded]
+
+        assert claims[0] == (4, 4)
+        assert sum(n for _, n in claims) == 10
+
+    async def test_the_next_job_is_claimed_with_the_outcome(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        registry: TaskRegistry,
+        clock: FakeClock,
+        outcomes: Outcomes,
+        make_worker: MakeWorker,
+    ) -> None:
+        order: list[int] = []
+
+        @registry.task("demo.echo")
+        async def echo(ctx: JobContext, *, n: int) -> None:
+            order.append(n)
+
+        ids = [
+            await add_job(sessionmaker, "demo.echo", {"n": n}, now=clock.advance(1))
+            for n in range(3)
+        ]
+        worker = make_worker(concurrency=1)  # poll_interval: an hour
+        engine = worker.engine.sync_engine
+        transactions: list[object] = []
+
+        def count(conn: object) -> None:
+            transactions.append(conn)
+
+        await worker.start()
+        event.listen(engine, "begin", count)
+        try:
+            for job_id in ids:
+                assert await outcomes.wait_for(job_id) == [Outcome.succeeded]
+            async with asyncio.timeout(GUARD):
+                await worker.waiting.wait()
+        finally:
+            event.remove(engine, "begin", count)
+
+        assert order == [0, 1, 2]
+        # The first claim; each outcome with the claim of the next job (the last finding
+        # none); then the loop's own claim, which finds none and reads when to look again.
+        # Without the claim in the outcome's transaction: 3 more; with next_due apart: 1 more.
+        assert len(transactions) == 1 + 3 + 1

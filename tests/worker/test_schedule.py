@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import uuid
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.worker.helpers import FakeClock, all_jobs
+from tests.worker.helpers import FakeClock, MakeWorker, Outcomes, add_job, all_jobs
 from zakipost.models.job import JobStatus
-from zakipost.worker import JobContext, Periodic, TaskRegistry, Worker
+from zakipost.worker import JobContext, Outcome, Periodic, TaskRegistry, Worker, runner
 
 HOUR = dt.timedelta(hours=1)
 
@@ -141,3 +142,53 @@ class TestSchedulePeriodic:
         [job] = await all_jobs(sessionmaker)
         assert job.queueing_lock == "periodic:demo.tick"
         assert job.status is JobStatus.todo
+
+    async def test_a_started_worker_looks_only_when_a_slot_comes_and_queues_it_once(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        registry: TaskRegistry,
+        clock: FakeClock,
+        ticks: list[str],
+        outcomes: Outcomes,
+        make_worker: MakeWorker,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        @registry.task("demo.other")
+        async def other(ctx: JobContext) -> None:
+            pass
+
+        looks: list[dt.datetime] = []
+        ensure = runner.ensure_scheduled
+
+        async def counted(
+            session: AsyncSession, periodics: list[Periodic], *, now: dt.datetime
+        ) -> list[uuid.UUID]:
+            looks.append(now)
+            return await ensure(session, periodics, now=now)
+
+        monkeypatch.setattr(runner, "ensure_scheduled", counted)
+        start = clock()
+        worker = make_worker()
+        await worker.start()
+        for _ in range(3):  # cycles of the loop that no slot can be due in
+            assert await outcomes.wait_for(await add_job(sessionmaker, "demo.other", now=clock()))
+        assert looks == [start]
+        [tick] = [j for j in await all_jobs(sessionmaker) if j.kind == "demo.tick"]
+        assert tick.run_at == start + HOUR
+
+        clock.advance(hours=1)  # the slot comes; any wake-up (here a job) starts a cycle
+        await add_job(sessionmaker, "demo.other", now=clock())
+        assert await outcomes.wait_for(tick.id) == [Outcome.succeeded]
+        await worker.stop()  # the loop's last cycle looks again after the periodic's run
+
+        # At start, then only at the slot: when it comes (the occurrence still queued holds
+        # the next one up) and after the occurrence's run, which queues the next one. Once
+        # if the run came first (a claim already under way when the clock moved took it).
+        assert looks[0] == start
+        assert looks[1:] in ([start + HOUR], [start + HOUR, start + HOUR])
+        jobs = [j for j in await all_jobs(sessionmaker) if j.kind == "demo.tick"]
+        assert [(j.status, j.run_at) for j in jobs] == [
+            (JobStatus.succeeded, start + HOUR),
+            (JobStatus.todo, start + 2 * HOUR),
+        ]
+        assert ticks == ["hourly"]

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import enum
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -16,12 +17,15 @@ from zakipost.logging import get_logger
 from zakipost.worker import lease, wakeup
 from zakipost.worker.context import JobContext
 from zakipost.worker.errors import JobError, LeaseLost
-from zakipost.worker.jobs import Clock
+from zakipost.worker.jobs import ClaimedJob, Clock
 from zakipost.worker.registry import Task
 from zakipost.worker.retry import RetryAction, describe
 from zakipost.worker.wakeup import CHANNEL
 
 log = get_logger("zakipost.worker")
+
+# Claims the job to run next in this attempt's slot, in the outcome's own transaction.
+ClaimNext = Callable[[AsyncSession], Awaitable[list[ClaimedJob]]]
 
 
 class Outcome(enum.StrEnum):
@@ -46,12 +50,20 @@ class Execution:
         *,
         sessionmaker: async_sessionmaker[AsyncSession],
         clock: Clock,
+        claim_next: ClaimNext | None = None,
     ) -> None:
         self.ctx = ctx
         self.task = task
         self.handler_task: asyncio.Task[Any] | None = None
+        # True once the attempt is over and only its outcome is left to write.
+        self.recording = False
+        # What ``claim_next`` claimed with the outcome, once that transaction committed.
+        self.successors: list[ClaimedJob] = []
+        # The outcome put the job back in the queue (a retry, a Defer, a release).
+        self.requeued = False
         self._sessionmaker = sessionmaker
         self._clock = clock
+        self._claim_next = claim_next
 
     async def run(self) -> Outcome:
         """Run the attempt to its recorded outcome; never raises for a handler's error.
@@ -150,6 +162,7 @@ class Execution:
         result: Any = None,
         run_at: dt.datetime | None = None,
     ) -> Outcome:
+        self.recording = True
         # Shielded: a cancellation arriving mid-write must not cut the transaction short.
         written = await asyncio.shield(self._write(outcome, error, result, run_at))
         if not written:
@@ -169,18 +182,25 @@ class Execution:
                 await dialect.notify(session, CHANNEL, job.kind)
                 wakeup.notify_after_commit(session)
             if outcome is Outcome.succeeded:
-                return await lease.complete(session, job, now=now, result=result)
-            if outcome is Outcome.failed:
-                return await lease.fail(session, job, now=now, error=error or "")
-            return await lease.requeue(
-                session,
-                job,
-                now=now,
-                # A released job goes back at its own run_at: due again at once.
-                run_at=run_at or job.run_at,
-                error=error,
-                count_attempt=outcome is Outcome.retried,
-            )
+                written = await lease.complete(session, job, now=now, result=result)
+            elif outcome is Outcome.failed:
+                written = await lease.fail(session, job, now=now, error=error or "")
+            else:
+                written = await lease.requeue(
+                    session,
+                    job,
+                    now=now,
+                    # A released job goes back at its own run_at: due again at once.
+                    run_at=run_at or job.run_at,
+                    error=error,
+                    count_attempt=outcome is Outcome.retried,
+                )
+            # The next job for this slot, in the same transaction: one fewer per job while
+            # work is queued. After the outcome, so a lock this job held counts as free.
+            successors = await self._claim_next(session) if self._claim_next else []
+        self.successors = successors
+        self.requeued = outcome not in (Outcome.succeeded, Outcome.failed)
+        return written
 
     def _completed_by_handler(self) -> Outcome:
         # The handler's last fenced transaction completed the job (JobContext.complete_in).

@@ -28,20 +28,27 @@ async def renew_leases(
     now: dt.datetime,
     lease_seconds: float,
 ) -> None:
-    """Renew every live lease in one transaction; tell each execution whose lease is gone.
+    """Renew every live lease in one transaction, one statement per lease length (one in
+    all, unless tasks have lengths of their own); tell each execution whose lease is gone.
 
     ``lease_seconds`` applies to tasks without a lease length of their own.
     """
-    live = [e for e in executions if not e.ctx.lease_lost]
-    if not live:
+    by_length: dict[float, list[Execution]] = {}
+    for execution in executions:
+        if not execution.ctx.lease_lost:
+            seconds = execution.task.lease_seconds or lease_seconds
+            by_length.setdefault(seconds, []).append(execution)
+    if not by_length:
         return
     async with lease.transaction(sessionmaker, idle_seconds=lease_seconds) as session:
-        for execution in live:
-            seconds = execution.task.lease_seconds or lease_seconds
-            job = execution.ctx.job
-            expires_at = await lease.renew(session, job, now=now, lease_seconds=seconds)
-            if expires_at is None:
-                execution.ctx.mark_lease_lost()
-                log.warning("job.lease_lost", job_id=str(job.id), kind=job.kind)
-            else:
-                execution.ctx.lease_expires_at = expires_at
+        for seconds, group in by_length.items():
+            jobs = [e.ctx.job for e in group]
+            renewed = await lease.renew_all(session, jobs, now=now, lease_seconds=seconds)
+            for execution in group:
+                job = execution.ctx.job
+                expires_at = renewed[job.id]
+                if expires_at is None:
+                    execution.ctx.mark_lease_lost()
+                    log.warning("job.lease_lost", job_id=str(job.id), kind=job.kind)
+                else:
+                    execution.ctx.lease_expires_at = expires_at

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import os
 import signal
 import socket
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -90,8 +90,8 @@ class Worker:
         self._loop_task: asyncio.Task[None] | None = None
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._presence_task: asyncio.Task[None] | None = None
-        self._schedule_due = True
-        self._last_schedule = 0.0
+        # When the periodic schedule next needs a look (None: at the next cycle).
+        self._schedule_at: dt.datetime | None = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -108,6 +108,7 @@ class Worker:
         if self._loop_task is not None:
             raise RuntimeError("worker already started")
         self._stopping = False
+        self._schedule_at = None
         self.waiting.clear()
         await self._wakeup.open()
         await self._record_presence(liveness.register)
@@ -184,7 +185,7 @@ class Worker:
                     if max_jobs is None
                     else min(self.concurrency, max_jobs - count)
                 )
-                jobs = await self._claim(limit)
+                jobs, _ = await self._claim(limit)
                 if not jobs:
                     break
                 count += len(jobs)
@@ -198,45 +199,61 @@ class Worker:
     # -- the loop ----------------------------------------------------------------------
 
     async def _loop(self) -> None:
-        while not self._stopping:
-            self._wakeup.clear()
+        while True:
+            # Outcomes being written: let them finish first, so their slots count as free
+            # and the wake-ups they send (their commit, their slot) are not seen twice.
+            await self._settle()
+            # Before the clear: the wake-up of what it queues would only repeat the claim.
             await self._maybe_schedule()
+            self._wakeup.clear()
+            if self._stopping:  # after the clear: stop() sets the wake-up after the flag
+                return
             await self._wakeup.check()
             free = self.concurrency - len(self._running)
             timeout = self.poll_interval
             if free > 0:
-                jobs = await self._claim(free)
+                jobs, due = await self._claim(free, next_due=True)
                 for job in jobs:
                     self._spawn(job)
                 if len(jobs) == free:
                     continue  # maybe more due: claim again once a slot frees
-                timeout = await self._idle_timeout()
+                timeout = self._idle_timeout(due)
                 self.waiting.set()
             await self._wakeup.wait(timeout)
             self.waiting.clear()
 
-    async def _claim(self, limit: int) -> list[ClaimedJob]:
-        by_kind = {t.name: t.lease_seconds for t in self.registry.tasks if t.lease_seconds}
+    async def _claim(
+        self, limit: int, *, next_due: bool = False
+    ) -> tuple[list[ClaimedJob], dt.datetime | None]:
+        """Up to ``limit`` jobs; with ``next_due``, and when fewer came back, also when the
+        next one becomes claimable, read in the claim's transaction."""
+        by_kind = self._lease_seconds_by_kind()
+        kinds = self.registry.names
         # Two tries: on PostgreSQL a concurrent claim of the same lock aborts one claimer
         # (unique running lock), which then sees the winner and passes over that lock.
         for _ in range(2):
             try:
                 async with self._transaction() as session:
-                    return await lease.claim(
+                    now = self.clock()
+                    jobs = await lease.claim(
                         session,
                         owner=self.worker_id,
-                        kinds=self.registry.names,
+                        kinds=kinds,
                         limit=limit,
-                        now=self.clock(),
+                        now=now,
                         lease_seconds=self.lease_seconds,
                         lease_seconds_by_kind=by_kind,
                     )
+                    due = None
+                    if next_due and len(jobs) < limit:
+                        due = await lease.next_due(session, kinds, now=now)
+                    return jobs, due
             except IntegrityError:
                 log.debug("worker.claim_conflict", worker_id=self.worker_id)
             except Exception:
                 log.exception("worker.claim_failed", worker_id=self.worker_id)
-                return []
-        return []
+                return [], None
+        return [], None
 
     def _spawn(self, job: ClaimedJob) -> asyncio.Task[None]:
         task = self.registry.get(job.kind)
@@ -247,7 +264,13 @@ class Worker:
             worker_id=self.worker_id,
             lease_seconds=task.lease_seconds or self.lease_seconds,
         )
-        execution = Execution(ctx, task, sessionmaker=self.sessionmaker, clock=self.clock)
+        execution = Execution(
+            ctx,
+            task,
+            sessionmaker=self.sessionmaker,
+            clock=self.clock,
+            claim_next=self._claim_successor if self._loop_task is not None else None,
+        )
         running = asyncio.create_task(self._execute(execution))
         self._running[running] = execution
         running.add_done_callback(self._finished)
@@ -262,14 +285,58 @@ class Worker:
             # the job will be claimed again.
             log.exception("job.unrecorded", job_id=str(job.id), kind=job.kind)
             return
+        finally:
+            # The job claimed with the outcome takes over the slot; without one, free the
+            # slot at once (rather than in the done callback, an iteration later) and wake
+            # the loop to fill it. A job put back in the queue wakes it either way: the
+            # loop's sleep was timed without this job's new run_at.
+            for successor in execution.successors:
+                self._spawn(successor)
+            current = asyncio.current_task()
+            if current is not None:
+                wake = not execution.successors or execution.requeued
+                self._finished(current, wake=wake)
         if job.queueing_lock and job.queueing_lock.startswith("periodic:"):
-            self._schedule_due = True
+            # Its next occurrence may be due for scheduling now (it was held up by this one).
+            self._schedule_at = None
+            self._wakeup.set()
         if self.on_outcome is not None:
             self.on_outcome(job, outcome)
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._running.pop(task, None)
-        self._wakeup.set()
+    def _finished(self, task: asyncio.Task[None], *, wake: bool = True) -> None:
+        if self._running.pop(task, None) is not None and wake:
+            self._wakeup.set()
+
+    async def _claim_successor(self, session: AsyncSession) -> list[ClaimedJob]:
+        """Claim one job for a slot that a job is giving back, in its outcome's transaction
+        (a savepoint: a conflicting claim must not undo the outcome)."""
+        if self._stopping:
+            return []
+        try:
+            async with session.begin_nested():
+                return await lease.claim(
+                    session,
+                    owner=self.worker_id,
+                    kinds=self.registry.names,
+                    limit=1,
+                    now=self.clock(),
+                    lease_seconds=self.lease_seconds,
+                    lease_seconds_by_kind=self._lease_seconds_by_kind(),
+                )
+        except IntegrityError:
+            log.debug("worker.claim_conflict", worker_id=self.worker_id)
+        except Exception:
+            # The outcome matters more: the loop claims for this slot instead.
+            log.exception("worker.claim_failed", worker_id=self.worker_id)
+        return []
+
+    def _lease_seconds_by_kind(self) -> dict[str, float]:
+        return {t.name: t.lease_seconds for t in self.registry.tasks if t.lease_seconds}
+
+    async def _settle(self) -> None:
+        recording = [task for task, e in self._running.items() if e.recording]
+        if recording:
+            await asyncio.wait(recording)
 
     async def _drain(self, grace_seconds: float | None) -> None:
         if not self._running:
@@ -282,19 +349,20 @@ class Worker:
         if pending:
             await asyncio.wait(pending)
 
-    async def _idle_timeout(self) -> float:
-        try:
-            async with self.sessionmaker() as session, session.begin():
-                due = await lease.next_due(session, self.registry.names, now=self.clock())
-        except Exception:
-            log.exception("worker.next_due_failed", worker_id=self.worker_id)
-            return self.poll_interval
-        if due is None:
-            return self.poll_interval
-        seconds = (due - self.clock()).total_seconds()
-        # Due already but not claimable (its lock is busy, or another worker is taking
-        # it): the next wake-up or poll will tell.
-        return self.poll_interval if seconds <= 0 else min(self.poll_interval, seconds)
+    def _idle_timeout(self, due: dt.datetime | None) -> float:
+        """How long to sleep with nothing claimable: until ``due`` (the next job's), the
+        schedule's next look, or ``poll_interval``, whichever comes first."""
+        now = self.clock()
+        timeout = self.poll_interval
+        for when in (due, self._schedule_at):
+            if when is None:
+                continue
+            seconds = (when - now).total_seconds()
+            # Due already but not claimable (its lock is busy, or another worker is taking
+            # it): the next wake-up or poll will tell.
+            if seconds > 0:
+                timeout = min(timeout, seconds)
+        return timeout
 
     # -- heartbeat, schedule, wake-ups ---------------------------------------------------
 
@@ -339,23 +407,34 @@ class Worker:
         except Exception:
             log.exception("worker.presence_failed", worker_id=self.worker_id)
 
-    async def schedule_periodic(self) -> list[uuid.UUID]:
+    async def schedule_periodic(self, *, now: dt.datetime | None = None) -> list[uuid.UUID]:
         """Make sure the next occurrence of every periodic job exists; the new job ids."""
         periodics = list(self.registry.periodics)
         if not periodics:
             return []
         async with self._transaction() as session:
-            return await ensure_scheduled(session, periodics, now=self.clock())
+            return await ensure_scheduled(session, periodics, now=now or self.clock())
 
     def _transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
         return lease.transaction(self.sessionmaker, idle_seconds=self.lease_seconds)
 
     async def _maybe_schedule(self) -> None:
-        if not self._schedule_due and time.monotonic() - self._last_schedule < self.poll_interval:
+        """Look at the periodic schedule only when something can have changed: at start,
+        when the earliest next slot arrives (the occurrence queued for it becomes due, so
+        the one after it needs queueing), or after a periodic job's run (a run still queued
+        or retrying when its slot came held that slot up). Other workers' schedules are
+        kept single by the queueing_lock and the key locks, not by this."""
+        now = self.clock()
+        if self._schedule_at is not None and now < self._schedule_at:
             return
-        self._schedule_due = False
-        self._last_schedule = time.monotonic()
+        periodics = list(self.registry.periodics)
         try:
-            await self.schedule_periodic()
+            await self.schedule_periodic(now=now)
         except Exception:
             log.exception("worker.schedule_failed", worker_id=self.worker_id)
+            self._schedule_at = now + dt.timedelta(seconds=self.poll_interval)
+            return
+        if periodics:
+            self._schedule_at = min(p.next_at(now) for p in periodics)
+        else:
+            self._schedule_at = dt.datetime.max.replace(tzinfo=dt.UTC)

@@ -139,8 +139,10 @@ class WakeupSignal:
 
     async def wait(self, seconds: float) -> None:
         """Return when woken, or after ``seconds``."""
+        # asyncio.timeout, not wait_for: no extra task per wait.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._event.wait()
 
     async def _listen(self) -> None:
         self._last_attempt = time.monotonic()
