@@ -102,10 +102,12 @@ async def update_skip_locked(
     candidates: Select[tuple[uuid.UUID]],
     values: Mapping[str, Any],
     returning: Sequence[ColumnElement[Any]],
+    params: Mapping[str, Any] | None = None,
 ) -> Sequence[Row[Any]]:
     """Apply ``values`` to the jobs ``candidates`` selects, in one statement, passing over
     rows another transaction has locked; the updated rows. This is the job claim (and the
-    lease renewal, which must not wait on a fenced transaction of the same job)."""
+    lease renewal, which must not wait on a fenced transaction of the same job).
+    ``params`` binds the parameters of a statement built once by the caller."""
     if dialect_name(session) == "postgresql":
         # SKIP LOCKED: rows another claimer is taking right now are passed over, not waited
         # for. A CTE (not IN (subquery)) so the planner runs the locking select once.
@@ -114,7 +116,7 @@ async def update_skip_locked(
     else:
         # One writer at a time: the IMMEDIATE transaction already excludes everyone else.
         stmt = update(JOBS).where(JOBS.c.id.in_(candidates.scalar_subquery()))
-    result = await session.execute(stmt.values(**values).returning(*returning))
+    result = await session.execute(stmt.values(**values).returning(*returning), params)
     return result.all()
 
 
