@@ -3,10 +3,10 @@
 Every read-write transaction on SQLite begins ``BEGIN IMMEDIATE``. Left to SQLite, the
 connections of one process that want the lock at once wait in its busy handler: a sleep
 whose back-off grows to 100 ms, and unfair (a newcomer can take the lock before an old
-waiter). Here the writers of one engine wait in a FIFO queue in the process instead
-(an ``asyncio.Lock``, one per event loop), taken just before ``BEGIN IMMEDIATE`` and given
-back as soon as the transaction's ``COMMIT`` or ``ROLLBACK`` has returned (or its connection
-is closed). So at most one connection of the engine is inside a write transaction at a
+waiter). Here the writers of one engine wait in a FIFO queue in the process instead (one
+per event loop: a waiter is a future of its loop), taken just before ``BEGIN IMMEDIATE``
+and handed straight to the oldest waiter as soon as the transaction's ``COMMIT`` or
+``ROLLBACK`` has returned (or its connection is closed). So at most one connection of the engine is inside a write transaction at a
 time, and no task sleeps in SQLite's busy handler while another task of the process holds
 the lock. Other processes (a separate worker) still meet at SQLite's lock and its busy
 timeout.
