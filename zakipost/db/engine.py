@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -13,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
+
+from zakipost.db.write_queue import WriteQueue
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY_OPTION = "zakipost_read_only"
@@ -47,6 +50,9 @@ def _create_sqlite_engine(url: str, *, echo: bool, pool_size: int) -> AsyncEngin
         max_overflow=pool_size,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
     )
+    writers = WriteQueue(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+    writers.install(engine.sync_engine)
+    _WRITE_QUEUES[engine.sync_engine.dialect] = writers
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -64,13 +70,23 @@ def _create_sqlite_engine(url: str, *, echo: bool, pool_size: int) -> AsyncEngin
         # A deferred transaction that reads and then writes fails with SQLITE_BUSY without
         # waiting when another writer got in first; IMMEDIATE takes the write lock up front,
         # so busy_timeout applies. Transactions are kept short (never across network I/O).
+        # The writers of this process queue for it in order first (zakipost.db.write_queue).
         # Read-only sessions (see create_read_sessionmaker) begin deferred and never block.
         if connection.get_execution_options().get(READ_ONLY_OPTION):
             connection.exec_driver_sql("BEGIN")
         else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            writers.begin_immediate(connection)
 
     return engine
+
+
+# By dialect: engines made by execution_options() share their parent's.
+_WRITE_QUEUES: weakref.WeakKeyDictionary[Dialect, WriteQueue] = weakref.WeakKeyDictionary()
+
+
+def write_queue(engine: AsyncEngine) -> WriteQueue | None:
+    """The in-process queue of ``engine``'s writers; None on PostgreSQL."""
+    return _WRITE_QUEUES.get(engine.sync_engine.dialect)
 
 
 class AppSession(Session):

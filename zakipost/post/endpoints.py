@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import math
-import weakref
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -95,34 +93,13 @@ async def _committed(request: Request) -> AsyncIterator[AsyncSession]:
     roll back when it raises) without a generator dependency: FastAPI's dependency solving
     and exit stack were a measurable share of a publish."""
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with _one_writer(maker), maker() as session:
+    async with maker() as session:
         try:
             yield session
         except BaseException:
             await session.rollback()
             raise
         await session.commit()
-
-
-_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _one_writer(
-    maker: async_sessionmaker[AsyncSession],
-) -> contextlib.AbstractAsyncContextManager[object]:
-    """On SQLite, this process's acceptances take the database's write lock one at a time,
-    queued here: a writer that finds the lock taken otherwise sleeps in SQLite's busy
-    handler, whose back-off (up to 100 ms) leaves the lock idle while writers sleep. Other
-    processes and other writers still meet the busy handler, as before."""
-    if maker.kw["bind"].dialect.name != "sqlite":
-        return contextlib.nullcontext()
-    loop = asyncio.get_running_loop()
-    lock = _writers.get(loop)
-    if lock is None:
-        lock = _writers[loop] = asyncio.Lock()
-    return lock
 
 
 def _post_out(detail: post_service.PostDetail) -> PostOut:
