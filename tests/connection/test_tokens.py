@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import uuid
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -19,6 +21,8 @@ from zakipost.composition import build_components
 from zakipost.connection.errors import ReconnectRequired
 from zakipost.connection.tasks import REFRESH_TASK
 from zakipost.connection.tokens import TokenVault, refresh_context, refresh_lease_for
+from zakipost.db.engine import write_queue
+from zakipost.db.write_queue import NestedWriteTransaction
 from zakipost.kit.crypto import Vault
 from zakipost.models import Connection, ConnectionStatus, Job
 from zakipost.publishing.deps import PipelineDeps
@@ -382,3 +386,72 @@ async def _refresh_jobs(sessionmaker: async_sessionmaker[AsyncSession]) -> list[
             select(Job).where(Job.kind == REFRESH_TASK).order_by(Job.created_at)
         )
         return list(jobs.all())
+
+
+@contextlib.asynccontextmanager
+async def _write_held(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[None]:
+    """This task inside a write transaction: on SQLite, a write it began on another
+    connection would be refused at once (NestedWriteTransaction), never waited for."""
+    async with sessionmaker() as session, session.begin():
+        await session.execute(select(1))
+        queue = write_queue(sessionmaker.kw["bind"])
+        assert queue is not None and queue.holding()
+        yield
+
+
+def _read_vault(app: FastAPI, http: httpx.AsyncClient) -> TokenVault:
+    return TokenVault(
+        app.state.sessionmaker,
+        app.state.vault,
+        make_client(app, http),
+        read_sessionmaker=app.state.read_sessionmaker,
+    )
+
+
+class TestReadsDoNotQueue:
+    """The vault's own reads of the token go through read sessions: on SQLite they take no
+    turn in the write queue."""
+
+    @pytest.fixture(autouse=True)
+    def _sqlite_only(self, dialect: str) -> None:
+        if dialect != "sqlite":
+            pytest.skip("PostgreSQL has no process-wide write lock: its writers do not queue")
+
+    async def test_the_app_vault_reads_in_read_sessions(self, app: FastAPI) -> None:
+        assert app.state.deps.tokens._read_sessionmaker is app.state.read_sessionmaker
+
+    async def test_a_fresh_token_is_read_while_this_task_holds_the_write_lock(
+        self, app, tiktok_http, recorder, connected: uuid.UUID, sessionmaker
+    ) -> None:
+        row = await _row(sessionmaker)
+        vault = _read_vault(app, tiktok_http)
+        async with _write_held(app.state.sessionmaker):
+            token = await vault.access_token(row.id)
+            answer = await vault.call(row.id, _echo)
+        assert token.startswith("act.") and answer == token
+        assert recorder.count(TOKEN_PATH) == 0
+
+    async def test_the_write_sessionmaker_alone_still_queues(
+        self, app, tiktok_http, connected: uuid.UUID, sessionmaker
+    ) -> None:
+        # The control: the default (no read sessionmaker) reads in a write transaction.
+        row = await _row(sessionmaker)
+        async with _write_held(app.state.sessionmaker):
+            with pytest.raises(NestedWriteTransaction):
+                await make_vault(app, tiktok_http).access_token(row.id)
+
+    async def test_a_passed_horizon_is_marked_after_the_read_session_closed(
+        self, app, tiktok_http, recorder, connected: uuid.UUID, sessionmaker
+    ) -> None:
+        past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+        async with sessionmaker() as session, session.begin():
+            await session.execute(update(Connection).values(refresh_expires_at=past))
+        row = await _row(sessionmaker)
+        with pytest.raises(ReconnectRequired):
+            await _read_vault(app, tiktok_http).access_token(row.id)
+        assert (await _row(sessionmaker)).status is ConnectionStatus.reconnect_required
+        assert recorder.count(TOKEN_PATH) == 0
+
+
+async def _echo(token: str) -> str:
+    return token

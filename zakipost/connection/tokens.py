@@ -181,8 +181,13 @@ class TokenVault:
         clock: Callable[[], dt.datetime] = utcnow,
         owner: str | None = None,
         refresh_lease: dt.timedelta = REFRESH_LEASE,
+        read_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        # Plain reads of the token (every TikTok call makes one): on SQLite they need not
+        # queue for the write lock. Every decision they inform is re-checked on the locked
+        # row by the write that acts on it (_begin_sending, _keep, _mark_reconnect).
+        self._read_sessionmaker = read_sessionmaker or sessionmaker
         self._refresh_lease = refresh_lease
         self._vault = vault
         self._tiktok = tiktok
@@ -410,8 +415,9 @@ class TokenVault:
         return snapshot
 
     async def _snapshot(self, connection_id: uuid.UUID) -> TokenSnapshot:
-        async with self._sessionmaker() as session:
+        async with self._read_sessionmaker() as session:
             snapshot = await self.snapshot(session, connection_id)
+        # The read session is closed: _within_horizon may write (_mark_reconnect).
         return await self._within_horizon(connection_id, snapshot)
 
     async def _within_horizon(
