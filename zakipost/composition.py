@@ -102,10 +102,12 @@ class Components:
                         tiktok,
                         clock=self.clock,
                         refresh_lease=refresh_lease_for(settings.tiktok.request_timeout_seconds),
+                        read_sessionmaker=self.read_sessionmaker,
                     ),
                     media_dir=settings.media_dir,
                     store=self.store,
                     clock=self.clock,
+                    read_sessionmaker=self.read_sessionmaker,
                 )
                 yield self.deps
         finally:

@@ -39,6 +39,13 @@ class PipelineDeps:
     webhook_resolver: Resolver | None = None
     # The jitter of webhook retries: a float in [0, 1) (tests: a seeded Random's random).
     webhook_rand: Callable[[], float] = random.random
+    # Sessions for plain reads (create_read_sessionmaker): on SQLite they begin deferred and
+    # do not queue for the write lock. None: ``sessionmaker``'s.
+    read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
+
+    def read_session(self) -> AsyncSession:
+        """A session for a read that writes nothing (see ``read_sessionmaker``)."""
+        return (self.read_sessionmaker or self.sessionmaker)()
 
     async def fetch_media(
         self, url: str, dest_dir: Path, *, expect: Literal["video", "image"] = "video"

@@ -96,7 +96,7 @@ async def posting_refused(run: PostRun, post: Post, refusal: TikTokPostingRefuse
             await daily_cap.learn(session, post, run.now())
         return await cap_reached(run, post, "TikTok says the creator reached its daily post cap")
     if getattr(refusal, "temporary", False):
-        async with run.deps.sessionmaker() as session:
+        async with run.deps.read_session() as session:
             seen = await daily_cap.window(session, post, run.now())
         return PostDeferred(seen.next_free_slot(), refusal.message or refusal.code)
     if isinstance(refusal, PrivacyLevelOptionMismatch):
@@ -123,7 +123,7 @@ async def cap_reached(
             retryable=True,
         )
     if seen is None:
-        async with run.deps.sessionmaker() as session:
+        async with run.deps.read_session() as session:
             seen = await daily_cap.window(session, post, run.now())
     return PostDeferred(seen.next_free_slot(), reason)
 

@@ -55,7 +55,7 @@ class PostRun:
         committed it."""
         if self._written is not None:
             return self._written
-        async with self.deps.sessionmaker() as session:
+        async with self.deps.read_session() as session:
             post = await session.get(Post, self.post_id)
         if post is None:
             raise PostFailure("post_missing", "The post no longer exists.")
@@ -122,9 +122,11 @@ class PostRun:
         """Call TikTok with the connection's token, after spending from ``family``.
 
         ``token``: the call was made ready (:meth:`ready`) in a transaction that has
-        ended, which spent the budget; otherwise one short transaction does both."""
+        ended, which spent the budget; otherwise one short transaction does both (or, with
+        no ``family``, a read)."""
         assert token is None or family is None, "a ready call has spent its budget"
-        if token is None:
+        # Nothing to spend (family None): the vault reads the token in a read session.
+        if token is None and family is not None:
             async with self.unfenced() as session:
                 ready = await self.ready(session, post.connection_id, family)
             if isinstance(ready, PostDeferred):
