@@ -6,12 +6,13 @@ import typing
 from typing import Annotated, Any
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.params import Form
 from fastapi.routing import APIRoute
 from pydantic import AfterValidator, BaseModel
 
-from zakipost.plain_text import Text, text_problem
+from zakipost.errors import ValidationFailed
+from zakipost.plain_text import Text, refuse_unsafe_parameters, text_problem
 
 
 def _bare_strings(annotation: Any, checked: bool = False) -> list[str]:
@@ -70,3 +71,34 @@ def test_every_request_body_string_is_plain_text(app: FastAPI) -> None:
 )
 def test_text_problem(value: str, refused: bool) -> None:
     assert (text_problem(value) is not None) is refused
+
+
+def _request(query_string: bytes) -> Request:
+    return Request({"type": "http", "query_string": query_string, "path_params": {}})
+
+
+class TestRefuseUnsafeParameters:
+    @pytest.mark.parametrize(
+        "query_string",
+        [b"", b"a=b&c=d", b"a=+&b", b"next=%2Fhome", b"q=%C3%A9", b"q=\xe9", b"q=%ED%A0%80"],
+    )
+    async def test_plain_query_strings_pass(self, query_string: bytes) -> None:
+        await refuse_unsafe_parameters(_request(query_string))
+
+    @pytest.mark.parametrize(
+        ("query_string", "field"),
+        [(b"cursor=%00", "cursor"), (b"a=b&x%00=1", "x\x00"), (b"n=\x00", "n")],
+    )
+    async def test_nul_in_a_query_string_is_refused(self, query_string: bytes, field: str) -> None:
+        with pytest.raises(ValidationFailed) as caught:
+            await refuse_unsafe_parameters(_request(query_string))
+        assert caught.value.details["fields"][0]["field"] == field
+
+    @pytest.mark.parametrize(
+        "query_string", [b"", b"a=b", b"a=b+c&d=\xe9\xff", b"&&==", bytes(range(1, 256))]
+    )
+    def test_no_escape_and_no_nul_byte_means_nothing_to_refuse(self, query_string: bytes) -> None:
+        # The shortcut's premise: such a query string parses to plain text only.
+        for name, value in _request(query_string).query_params.multi_items():
+            assert text_problem(name) is None
+            assert text_problem(value) is None
