@@ -41,7 +41,16 @@ async def enqueue(
     ``run_at`` defaults to ``now`` (itself defaulting to the current time); ``lock``
     serializes jobs that share it; ``max_attempts`` overrides the task's RetryStrategy.
     """
-    values = _job_values(kind, payload, run_at, priority, lock, queueing_lock, max_attempts, now)
+    values = job_values(
+        kind,
+        payload,
+        run_at=run_at,
+        priority=priority,
+        lock=lock,
+        queueing_lock=queueing_lock,
+        max_attempts=max_attempts,
+        now=now,
+    )
     return await session.run_sync(_insert, values)
 
 
@@ -60,7 +69,16 @@ def enqueue_sync(
     """:func:`enqueue` for the synchronous session under an ``AsyncSession``: for commit
     hooks (``before_commit``), which run inside the async session's commit and cannot await.
     """
-    values = _job_values(kind, payload, run_at, priority, lock, queueing_lock, max_attempts, now)
+    values = job_values(
+        kind,
+        payload,
+        run_at=run_at,
+        priority=priority,
+        lock=lock,
+        queueing_lock=queueing_lock,
+        max_attempts=max_attempts,
+        now=now,
+    )
     return _insert(session, values)
 
 
@@ -108,21 +126,8 @@ def job_values(
     max_attempts: int | None = None,
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """The row :func:`enqueue` would insert, for callers that insert it with a statement of
+    """The row :func:`enqueue` inserts, also for callers that insert it with a statement of
     their own (and then call :func:`wake_after_commit`)."""
-    return _job_values(kind, payload, run_at, priority, lock, queueing_lock, max_attempts, now)
-
-
-def _job_values(
-    kind: str,
-    payload: dict[str, Any] | None,
-    run_at: dt.datetime | None,
-    priority: int,
-    lock: str | None,
-    queueing_lock: str | None,
-    max_attempts: int | None,
-    now: dt.datetime | None,
-) -> dict[str, Any]:
     if run_at is not None and run_at.tzinfo is None:
         raise ValueError("run_at must be an aware datetime")
     if max_attempts is not None and max_attempts < 1:
